@@ -1,0 +1,236 @@
+"""The training pipeline: recipe → data → LoRA training → held-out evaluation → adapter + report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import TrainingArguments
+from transformers.trainer_callback import PrinterCallback
+
+from recipes.io import recipe_hash
+from workers import modeling
+from workers.adapter_io import library_versions, save_adapter
+from workers.batching import length_grouped_batches, padding_share
+from workers.data import load_and_split
+from workers.errors import UserFacingError
+from workers.evaluation import preference_metrics
+from workers.methods import RUNNERS
+from workers.precision import device, evaluation_precision, training_precision
+from workers.progress import RunCancelled
+from workers.report import write_report
+from workers.scoring import score_pairs
+from workers.tokenization import PairTokenizer, Tokenized
+from workers.trainer import PairCollator, PairDataset, PreferenceTrainer, ProgressCallback
+
+
+@dataclass
+class TrainResult:
+    metrics: dict[str, Any]
+    artifacts: dict[str, Path] = field(default_factory=dict)
+    data_report: dict[str, Any] = field(default_factory=dict)
+
+
+def _tokens(tokenized: Tokenized) -> int:
+    return sum(2 * len(p.prompt_ids) + len(p.chosen_ids) + len(p.rejected_ids) for p in tokenized.pairs)
+
+
+def _training_args(recipe, out_dir: Path, precision: str, dev: torch.device) -> TrainingArguments:
+    t = recipe.training
+    return TrainingArguments(
+        output_dir=str(out_dir / "checkpoints"),
+        per_device_train_batch_size=t.batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation,
+        learning_rate=t.learning_rate,
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps or -1,
+        lr_scheduler_type=t.lr_scheduler,
+        warmup_steps=t.warmup_fraction,  # transformers 5: a float in [0, 1) is a fraction of the steps
+        logging_steps=t.logging_steps,
+        save_strategy="no",
+        report_to=[],
+        seed=t.seed,
+        bf16=precision == "bf16",
+        use_cpu=dev.type == "cpu",
+        gradient_checkpointing=False,  # small models on CPU: recomputation costs more than it saves
+        remove_unused_columns=False,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+
+
+def _load_model(recipe, dev: torch.device):
+    path = modeling.resolve_model(recipe.model.name_or_path, recipe.model.revision)
+    tokenizer = modeling.load_tokenizer(path, recipe.model.revision)
+    base = modeling.load_base_model(path, recipe.model.dtype, recipe.model.revision)
+    return path, tokenizer, modeling.apply_lora(base, recipe.model.lora).to(dev)
+
+
+def _tokenize(recipe, tokenizer, split):
+    t = recipe.training
+    pair_tokenizer = PairTokenizer(
+        tokenizer,
+        max_length=t.max_length,
+        max_prompt_length=t.max_prompt_length,
+        use_chat_template=recipe.model.use_chat_template,
+    )
+    train = pair_tokenizer.many(split.train)
+    heldout_pairs = (
+        split.heldout[: recipe.evaluation.max_pairs] if recipe.evaluation.max_pairs else split.heldout
+    )
+    heldout = pair_tokenizer.many(heldout_pairs)
+    if not train.pairs:
+        raise UserFacingError("no training pair left after tokenization: raise training.max_length")
+    if not heldout.pairs:
+        raise UserFacingError("no held-out pairs: raise training.heldout_fraction or set data.heldout_path")
+    return train, heldout
+
+
+def _train(recipe, model, tokenizer, train: Tokenized, ref_logps, out_dir, precision, dev, progress):
+    runner = RUNNERS[recipe.method.method](recipe.method)
+    callback = ProgressCallback(progress)
+    trainer = PreferenceTrainer(
+        model=model,
+        args=_training_args(recipe, out_dir, precision, dev),
+        train_dataset=PairDataset(train.pairs, {"ref_logps": ref_logps}),
+        data_collator=PairCollator(tokenizer.pad_token_id),
+        callbacks=[callback],
+        runner=runner,
+    )
+    trainer.remove_callback(PrinterCallback)  # progress goes to the run's events, not to stdout
+    started = time.perf_counter()
+    output = trainer.train()
+    seconds = time.perf_counter() - started
+    if callback.cancelled:
+        raise RunCancelled("cancelled during training")
+    model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)  # §0.5 autocast trap
+    steps_per_epoch = max(len(train.pairs) // recipe.training.batch_size, 1)
+    epochs_done = trainer.state.global_step * recipe.training.gradient_accumulation / steps_per_epoch
+    stats = {
+        "train_seconds": seconds,
+        "steps": trainer.state.global_step,
+        "epochs": epochs_done,
+        "final_train_loss": output.training_loss,
+        "precision": precision,
+        "pairs_per_second": epochs_done * len(train.pairs) / seconds,
+        "tokens_per_second": epochs_done * _tokens(train) / seconds,
+    }
+    return model, stats
+
+
+def _phase_reporter(progress, phase: str):
+    """Reports a long no-grad pass in about ten messages, so whoever watches the run sees it move."""
+
+    def report(done: int, total: int) -> None:
+        if done == total or done % max(total // 10, 1) == 0:
+            progress.message(f"{phase}: {done}/{total} batches")
+
+    return report
+
+
+def _score(model, tokenizer, pairs, progress, phase: str, precision: str, adapter_disabled: bool = False):
+    return score_pairs(
+        model,
+        pairs,
+        pad_id=tokenizer.pad_token_id,
+        precision=precision,
+        adapter_disabled=adapter_disabled,
+        on_batch=_phase_reporter(progress, phase),
+    )
+
+
+def _evaluate(recipe, base_heldout, policy_heldout, heldout_lengths) -> dict[str, float]:
+    ev = recipe.evaluation
+    return preference_metrics(
+        base_heldout.tolist(),
+        policy_heldout.tolist(),
+        heldout_lengths.tolist(),
+        beta=recipe.method.beta,
+        confidence=ev.confidence_level,
+        bootstrap_samples=ev.bootstrap_samples,
+    )
+
+
+def _save_outputs(recipe, model, tokenizer, out_dir: Path, base_path, metrics, data_report, stats) -> dict:
+    hash_ = recipe_hash(recipe)
+    adapter_dir = save_adapter(
+        model,
+        tokenizer,
+        out_dir / "adapter",
+        recipe=recipe,
+        recipe_hash=hash_,
+        base_path=str(base_path),
+        metrics=metrics,
+    )
+    json_path, md_path = write_report(
+        out_dir,
+        {
+            "recipe_name": recipe.name,
+            "recipe_hash": hash_,
+            "method": recipe.method.method,
+            "base_model": recipe.model.name_or_path,
+            "confidence_level": recipe.evaluation.confidence_level,
+            "metrics": metrics,
+            "data": data_report,
+            "training": stats,
+            "versions": library_versions(),
+        },
+    )
+    return {"adapter": adapter_dir, "report_json": json_path, "report_md": md_path}
+
+
+def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
+    """Runs one recipe end to end; raises UserFacingError for fixable problems, RunCancelled on cancel."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(recipe.training.seed)
+    dev = device()
+    split = load_and_split(recipe.data, recipe.training.heldout_fraction, recipe.training.seed)
+    progress.message(f"data: {len(split.train)} training pairs, {len(split.heldout)} held-out pairs")
+    base_path, tokenizer, model = _load_model(recipe, dev)
+    train, heldout = _tokenize(recipe, tokenizer, split)
+    precision, eval_precision = training_precision(recipe.training.precision, dev), evaluation_precision(dev)
+    started = time.perf_counter()
+    ref_train, _ = _score(
+        model,
+        tokenizer,
+        train.pairs,
+        progress,
+        "reference log-probs (training pairs)",
+        precision,
+        adapter_disabled=True,
+    )
+    base_heldout, heldout_lengths = _score(
+        model,
+        tokenizer,
+        heldout.pairs,
+        progress,
+        "base model on held-out pairs",
+        eval_precision,
+        adapter_disabled=True,
+    )
+    reference_seconds = time.perf_counter() - started
+    if progress.should_stop():
+        raise RunCancelled("cancelled before training")
+    model, stats = _train(recipe, model, tokenizer, train, ref_train, out_dir, precision, dev, progress)
+    started = time.perf_counter()
+    policy_heldout, _ = _score(
+        model, tokenizer, heldout.pairs, progress, "adapter on held-out pairs", eval_precision
+    )
+    metrics = _evaluate(recipe, base_heldout, policy_heldout, heldout_lengths)
+    batches = length_grouped_batches([p.length for p in train.pairs], recipe.training.batch_size, 0)
+    stats |= {
+        "reference_seconds": reference_seconds,
+        "evaluation_seconds": time.perf_counter() - started,
+        "padding_share": padding_share(train.pairs, batches),
+        "train_pairs": len(train.pairs),
+    }
+    metrics |= {
+        k: stats[k] for k in ("tokens_per_second", "pairs_per_second", "train_seconds", "final_train_loss")
+    }
+    dropped = train.dropped_identical_after_truncation + heldout.dropped_identical_after_truncation
+    data_report = split.report | {"dropped_identical_after_truncation": dropped}
+    artifacts = _save_outputs(recipe, model, tokenizer, out_dir, base_path, metrics, data_report, stats)
+    return TrainResult(metrics, artifacts, data_report)
