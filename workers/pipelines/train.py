@@ -122,9 +122,11 @@ def _train(recipe, model, tokenizer, train: Tokenized, ref_logps, out_dir, preci
 
 
 def _phase_reporter(progress, phase: str):
-    """Reports a long no-grad pass in about ten messages, so whoever watches the run sees it move."""
+    """Reports a long no-grad pass in about ten messages and stops it on cancel."""
 
     def report(done: int, total: int) -> None:
+        if progress.should_stop():  # these passes take minutes on a CPU: honour a cancel between batches
+            raise RunCancelled(f"cancelled during {phase}")
         if done == total or done % max(total // 10, 1) == 0:
             progress.message(f"{phase}: {done}/{total} batches")
 

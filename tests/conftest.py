@@ -1,0 +1,31 @@
+"""Fixtures every test package shares. Package-specific fixtures live in each subfolder's conftest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+# Also set at import time, not only per test: huggingface_hub reads HF_HUB_OFFLINE into a constant
+# when it is first imported, which may happen while test modules are collected.
+os.environ.update(OFFLINE_ENV)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No hub traffic, and a fresh studio data dir per test (the cache under it too)."""
+    for key, value in OFFLINE_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "studio-data"))
+    monkeypatch.delenv("STUDIO_CACHE_DIR", raising=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Llama + tokenizer HF folder, built once per session (imports torch on first use only)."""
+    from workers.modeling import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama") / "model")
