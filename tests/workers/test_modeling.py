@@ -16,12 +16,12 @@ from workers.modeling import (
     MARKER_FILE,
     ModelResolutionError,
     apply_lora,
-    build_tiny_llama,
     ensure_converted,
     load_base_model,
     load_tokenizer,
     resolve_model,
 )
+from workers.tiny_llama import build_tiny_llama
 
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -192,6 +192,7 @@ def test_racing_callers_convert_once(tmp_path: Path) -> None:
     assert counter == [1] and results == [target] * 4
     assert json.loads((target / MARKER_FILE).read_text())["source_sha256"] == "sha-1"
     assert sorted(p.name for p in target.parent.iterdir()) == [".m.lock", "m"]  # no temp folders left
+    assert (target.stat().st_mode & 0o777, (target / "config.json").stat().st_mode & 0o777) == (0o755, 0o644)
 
 
 def test_new_source_hash_reconverts_and_replaces(tmp_path: Path) -> None:
