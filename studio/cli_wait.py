@@ -17,7 +17,7 @@ from store import queue, runs
 from store.tables import Run, RunStatus
 from studio.cli_errors import CliError
 
-DEFAULT_STALE_AFTER_S = 60.0
+DEFAULT_STALE_AFTER_S = 30.0  # six missed 5 s heartbeats: a dead worker shows within 35 s
 NO_WORKER_HINT_AFTER_S = 15.0
 NO_WORKER_HINT = "no worker seems to be running: start one with `studio worker` (still waiting)"
 

@@ -1,4 +1,4 @@
-"""Batches of pairs: chosen rows then rejected rows, right-padded, with a response mask.
+"""Which pairs go into one batch, and the plain two-row layout used as the packing test oracle.
 
 Pairs are grouped by length so a batch pads little (TRL's default random batches padded 38 % of
 tokens on our demo data); batch order is still shuffled every epoch.
@@ -19,7 +19,10 @@ def _row(prompt: list[int], response: list[int]) -> tuple[list[int], list[int]]:
 
 
 def collate_pairs(pairs: Sequence[TokenizedPair], pad_id: int) -> dict[str, torch.Tensor]:
-    """[2B, T] tensors: rows 0..B−1 are chosen, B..2B−1 rejected (one forward pass for both)."""
+    """The plain two-row layout ([2B, T]: chosen rows, then rejected rows), for `response_logps`.
+
+    Training and scoring use the prompt-shared `workers.packing`; this layout is its test oracle.
+    """
     rows = [_row(p.prompt_ids, p.chosen_ids) for p in pairs] + [
         _row(p.prompt_ids, p.rejected_ids) for p in pairs
     ]
@@ -45,14 +48,10 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int) -
 
 
 def padding_share(pairs: Sequence[TokenizedPair], batches: Sequence[Sequence[int]]) -> float:
-    """Fraction of token slots in the padded batches that are padding."""
+    """Fraction of token slots in the padded, prompt-shared batches (workers.packing) that are padding."""
     real = padded = 0
     for batch in batches:
-        rows = [
-            len(pairs[i].prompt_ids) + len(r)
-            for i in batch
-            for r in (pairs[i].chosen_ids, pairs[i].rejected_ids)
-        ]
+        rows = [pairs[i].length for i in batch]
         real += sum(rows)
         padded += max(rows) * len(rows)
     return 1.0 - real / padded if padded else 0.0

@@ -62,3 +62,20 @@ def response_logps(
     if return_hidden:
         return sums, counts, hidden
     return sums, counts
+
+
+def packed_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed log-probs and token counts of the 2B sequences in a `workers.packing.pack_pairs` batch."""
+    hidden = model.get_decoder()(
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        position_ids=batch["position_ids"],
+    ).last_hidden_state
+    token_logps = chunked_token_logps(
+        hidden[batch["pred_rows"], batch["pred_cols"]], batch["targets"], model.get_output_embeddings()
+    )
+    n_sequences = 2 * batch["input_ids"].shape[0]
+    sums = torch.zeros(n_sequences, dtype=torch.float32, device=hidden.device)
+    sums = sums.index_add(0, batch["seq_index"], token_logps)
+    counts = torch.bincount(batch["seq_index"], minlength=n_sequences)
+    return sums, counts

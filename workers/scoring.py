@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from workers.batching import collate_pairs, length_grouped_batches
-from workers.logprobs import response_logps
+from workers.batching import length_grouped_batches
+from workers.logprobs import packed_logps
+from workers.packing import pack_pairs
 from workers.tokenization import TokenizedPair
 
 SCORING_BATCH_PAIRS = 8
@@ -40,8 +41,8 @@ def score_pairs(
     adapter_off = model.disable_adapter() if adapter_disabled else contextlib.nullcontext()
     with adapter_off, autocast_for(precision, device):
         for done, batch in enumerate(batches, start=1):
-            tensors = {k: v.to(device) for k, v in collate_pairs([pairs[i] for i in batch], pad_id).items()}
-            sums, n = response_logps(model, **tensors)
+            tensors = {k: v.to(device) for k, v in pack_pairs([pairs[i] for i in batch], pad_id).items()}
+            sums, n = packed_logps(model, tensors)
             half = len(batch)
             index = torch.tensor(batch)
             logps[index] = torch.stack([sums[:half], sums[half:]], dim=1).float().cpu()

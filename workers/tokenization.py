@@ -22,7 +22,8 @@ class TokenizedPair:
 
     @property
     def length(self) -> int:
-        return len(self.prompt_ids) + max(len(self.chosen_ids), len(self.rejected_ids))
+        """Tokens in its packed row (workers.packing): the prompt once, then both responses."""
+        return len(self.prompt_ids) + len(self.chosen_ids) + len(self.rejected_ids)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from transformers import Trainer, TrainerCallback
 
-from workers.batching import LengthGroupedBatchSampler, collate_pairs
+from workers.batching import LengthGroupedBatchSampler
+from workers.packing import pack_pairs
 from workers.tokenization import TokenizedPair
 
 
@@ -41,7 +42,7 @@ class PairCollator:
         self.pad_id = pad_id
 
     def __call__(self, items: list[tuple[TokenizedPair, dict[str, torch.Tensor]]]) -> dict[str, torch.Tensor]:
-        batch = collate_pairs([pair for pair, _ in items], self.pad_id)
+        batch = pack_pairs([pair for pair, _ in items], self.pad_id)
         for name in items[0][1]:
             batch[name] = torch.stack([extras[name] for _, extras in items])
         return batch

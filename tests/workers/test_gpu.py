@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from recipes.methods import DPOSpec
-from workers.batching import collate_pairs
 from workers.methods.dpo import DPORunner
 from workers.modeling import apply_lora, load_base_model
+from workers.packing import pack_pairs
 from workers.scoring import score_pairs
 from workers.tokenization import TokenizedPair
 
@@ -25,7 +25,7 @@ def test_one_bf16_lora_dpo_step_on_cuda(tiny_model_dir):
         TokenizedPair([1, 4, 4], [13, 14], [15, 16, 17]),
     ]
     ref, _ = score_pairs(model, pairs, pad_id=0, precision="bf16", adapter_disabled=True)
-    batch = {k: v.cuda() for k, v in collate_pairs(pairs, pad_id=0).items()} | {"ref_logps": ref.cuda()}
+    batch = {k: v.cuda() for k, v in pack_pairs(pairs, pad_id=0).items()} | {"ref_logps": ref.cuda()}
     trainable = [p for p in model.parameters() if p.requires_grad]
     before = [p.detach().clone() for p in trainable]
     optimizer = torch.optim.AdamW(trainable, lr=1e-2)

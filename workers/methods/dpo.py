@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from workers.logprobs import response_logps
+from workers.logprobs import packed_logps
 from workers.losses import dpo_loss
 
 
@@ -20,9 +20,7 @@ class DPORunner:
         return self.spec.beta
 
     def loss(self, model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        logps, counts = response_logps(
-            model, batch["input_ids"], batch["attention_mask"], batch["response_mask"]
-        )
+        logps, counts = packed_logps(model, batch)
         half = logps.shape[0] // 2
         ref = batch["ref_logps"]  # [B, 2]: chosen, rejected (adapter disabled, precomputed)
         out = dpo_loss(

@@ -35,7 +35,8 @@ class TrainResult:
 
 
 def _tokens(tokenized: Tokenized) -> int:
-    return sum(2 * len(p.prompt_ids) + len(p.chosen_ids) + len(p.rejected_ids) for p in tokenized.pairs)
+    """Tokens one epoch feeds the model (prompt-shared rows: the prompt counts once per pair)."""
+    return sum(p.length for p in tokenized.pairs)
 
 
 def _training_args(recipe, out_dir: Path, precision: str, dev: torch.device) -> TrainingArguments:
@@ -107,8 +108,7 @@ def _train(recipe, model, tokenizer, train: Tokenized, ref_logps, out_dir, preci
     if callback.cancelled:
         raise RunCancelled("cancelled during training")
     model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)  # §0.5 autocast trap
-    steps_per_epoch = max(len(train.pairs) // recipe.training.batch_size, 1)
-    epochs_done = trainer.state.global_step * recipe.training.gradient_accumulation / steps_per_epoch
+    epochs_done = trainer.state.epoch or 0.0
     stats = {
         "train_seconds": seconds,
         "steps": trainer.state.global_step,
