@@ -83,12 +83,15 @@ class ProgressCallback(TrainerCallback):
     def __init__(self, progress: Any):
         self.progress = progress
         self.cancelled = False
+        self.curves: list[dict[str, Any]] = []  # every training log, for the report's curves
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = dict(logs or {})
         loss = logs.pop("loss", None)
         metrics = {k: v for k, v in logs.items() if isinstance(v, int | float)}
         self.progress.on_log(state.global_step, state.max_steps, loss, metrics)
+        if loss is not None:
+            self.curves.append({"step": state.global_step, "loss": loss, "metrics": metrics})
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.progress.should_stop():

@@ -71,6 +71,8 @@ def test_two_steps_change_every_lora_b_matrix_and_write_artifacts(tiny_model_dir
     assert progress.logs[0][2] is not None and "rewards/margin" in progress.logs[0][3]
     report = json.loads(result.artifacts["report_json"].read_text())
     assert report["report_version"] == 1 and report["metrics"]["heldout_pairs"] >= 1
+    assert [point["step"] for point in report["curves"]] == [1, 2]
+    assert "rewards/accuracy" in report["curves"][0]["metrics"]
     meta = json.loads((result.artifacts["adapter"] / "studio_adapter.json").read_text())
     assert meta["recipe_hash"] == report["recipe_hash"] and meta["versions"]["peft"]
     assert "Ranking accuracy" in result.artifacts["report_md"].read_text()

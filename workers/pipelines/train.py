@@ -118,7 +118,7 @@ def _train(recipe, model, tokenizer, train: Tokenized, ref_logps, out_dir, preci
         "pairs_per_second": epochs_done * len(train.pairs) / seconds,
         "tokens_per_second": epochs_done * _tokens(train) / seconds,
     }
-    return model, stats
+    return model, stats, callback.curves
 
 
 def _phase_reporter(progress, phase: str):
@@ -156,7 +156,9 @@ def _evaluate(recipe, base_heldout, policy_heldout, heldout_lengths) -> dict[str
     )
 
 
-def _save_outputs(recipe, model, tokenizer, out_dir: Path, base_path, metrics, data_report, stats) -> dict:
+def _save_outputs(
+    recipe, model, tokenizer, out_dir: Path, base_path, metrics, data_report, stats, curves
+) -> dict:
     hash_ = recipe_hash(recipe)
     adapter_dir = save_adapter(
         model,
@@ -178,6 +180,7 @@ def _save_outputs(recipe, model, tokenizer, out_dir: Path, base_path, metrics, d
             "metrics": metrics,
             "data": data_report,
             "training": stats,
+            "curves": curves,
             "versions": library_versions(),
         },
     )
@@ -216,7 +219,9 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     reference_seconds = time.perf_counter() - started
     if progress.should_stop():
         raise RunCancelled("cancelled before training")
-    model, stats = _train(recipe, model, tokenizer, train, ref_train, out_dir, precision, dev, progress)
+    model, stats, curves = _train(
+        recipe, model, tokenizer, train, ref_train, out_dir, precision, dev, progress
+    )
     started = time.perf_counter()
     policy_heldout, _ = _score(
         model, tokenizer, heldout.pairs, progress, "adapter on held-out pairs", eval_precision
@@ -234,5 +239,7 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     }
     dropped = train.dropped_identical_after_truncation + heldout.dropped_identical_after_truncation
     data_report = split.report | {"dropped_identical_after_truncation": dropped}
-    artifacts = _save_outputs(recipe, model, tokenizer, out_dir, base_path, metrics, data_report, stats)
+    artifacts = _save_outputs(
+        recipe, model, tokenizer, out_dir, base_path, metrics, data_report, stats, curves
+    )
     return TrainResult(metrics, artifacts, data_report)
