@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:  # `make bench` runs this file directly, without P
 SECTION = "## Training throughput (DPO vs TRL)"
 RESULT_PREFIX = "BENCH_RESULT "
 DEMO_PAIRS = ROOT / "examples/data/demo-pairs.train.jsonl"
-LLMBAR = Path("/work/shared/data/llmbar/LLMBar_Natural.json")
+LLMBAR = ROOT.parent / "shared" / "data" / "llmbar" / "LLMBar_Natural.json"
 TRAINERS = ("ours", "trl")
 THREADS = 2
 SEED = 0
@@ -176,7 +176,7 @@ def run_ours(cfg: Config, model_path: Path, data_path: Path, out_dir: Path) -> d
         model, train.pairs, pad_id=tokenizer.pad_token_id, precision=precision, adapter_disabled=True
     )
     ref_seconds = time.perf_counter() - started
-    _, stats = _train(recipe, model, tokenizer, train, ref, out_dir, precision, dev, _SilentProgress())
+    _, stats, _ = _train(recipe, model, tokenizer, train, ref, out_dir, precision, dev, _SilentProgress())
     total = time.perf_counter() - started
 
     # The trainer's sampler groups epoch 0 with seed + 0: the same batches as this call.
