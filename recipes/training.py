@@ -46,6 +46,13 @@ class TrainingSpec(StrictModel):
     warmup_fraction: float = Field(
         0.0, ge=0, lt=1, description="Share of the steps spent ramping the learning rate up from 0."
     )
+    drop_top_ln_ches: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Drop this share of training pairs with the highest LN-CHES (the pairs most likely to"
+        " cause likelihood displacement, methods.md §7 E5) before training; 0 keeps all.",
+    )
     lr_scheduler: Literal["linear", "cosine", "constant"] = Field(
         "linear", description="How the learning rate decays after warm-up."
     )

@@ -15,7 +15,7 @@ from rich.console import Console
 from recipes.errors import RecipeError
 from recipes.io import load_recipe
 from store.tables import RunStatus
-from studio import cli_stack
+from studio import cli_compare, cli_stack
 from studio.cli_errors import handle_errors, print_problems
 from studio.cli_render import result_json
 from studio.cli_runs import runs_app
@@ -81,6 +81,7 @@ def run(
 app.command("worker")(cli_stack.worker)
 app.command("up")(cli_stack.up)
 app.command("demo")(cli_stack.demo)
+app.command("compare")(cli_compare.compare)
 
 
 def main() -> None:

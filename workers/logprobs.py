@@ -64,8 +64,14 @@ def response_logps(
     return sums, counts
 
 
-def packed_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed log-probs and token counts of the 2B sequences in a `workers.packing.pack_pairs` batch."""
+def packed_logps(
+    model: torch.nn.Module, batch: dict[str, torch.Tensor], *, return_hidden: bool = False
+) -> tuple[torch.Tensor, ...]:
+    """Summed log-probs and token counts of the 2B sequences in a `workers.packing.pack_pairs` batch.
+
+    With `return_hidden`, also the last hidden states, so metrics such as CHES (methods.md §7 E5) ride
+    on a scoring pass instead of running their own forward.
+    """
     hidden = model.get_decoder()(
         input_ids=batch["input_ids"],
         attention_mask=batch["attention_mask"],
@@ -78,4 +84,4 @@ def packed_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tupl
     sums = torch.zeros(n_sequences, dtype=torch.float32, device=hidden.device)
     sums = sums.index_add(0, batch["seq_index"], token_logps)
     counts = torch.bincount(batch["seq_index"], minlength=n_sequences)
-    return sums, counts
+    return (sums, counts, hidden) if return_hidden else (sums, counts)

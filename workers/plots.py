@@ -15,6 +15,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 DPI = 110
 BLUE, ORANGE, GREY, GREEN = "#2563eb", "#ea580c", "#6b7280", "#16a34a"
@@ -69,6 +70,11 @@ def _figure(width: float = 6.4, height: float = 3.2) -> tuple[Figure, Any]:
     return fig, ax
 
 
+def _title(fig: Figure, text: str) -> None:
+    # On the figure, not the axes: long y tick labels would push an axes title off the left edge.
+    fig.suptitle(text, x=0.01, ha="left", fontsize=11)
+
+
 def finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -118,7 +124,7 @@ def curve_figure(panel: CurvePanel) -> Figure:
     for colour, (label, (steps, values)) in zip(SERIES_COLOURS, panel.series.items(), strict=False):
         ax.plot(steps, values, color=colour, linewidth=1.6, marker="o" if len(steps) < 30 else None,
                 markersize=3, label=label)  # fmt: skip
-    ax.set_title(panel.title, loc="left", fontsize=11)
+    _title(fig, panel.title)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel(panel.ylabel)
     if len(panel.series) > 1:
@@ -150,7 +156,7 @@ def interval_figure(rows: Sequence[Interval], title: str, reference: float | Non
     ax.set_ylim(-0.6, len(rows) - 0.3)
     ax.set_yticks(positions, [row.label for row in rows])
     ax.grid(False, axis="y")
-    ax.set_title(title, loc="left", fontsize=11)
+    _title(fig, title)
     return fig
 
 
@@ -158,7 +164,7 @@ def histogram_figure(values: Sequence[float], title: str, xlabel: str) -> Figure
     fig, ax = _figure()
     data = [v for v in values if finite(v)]
     ax.hist(data, bins=min(40, max(5, len(data) // 5)), color=BLUE, alpha=0.8, edgecolor="white")
-    ax.set_title(title, loc="left", fontsize=11)
+    _title(fig, title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("pairs")
     return fig
@@ -174,8 +180,9 @@ def bar_figure(groups: dict[str, dict[str, int]], title: str) -> Figure:
         ax.barh(ys, [counts.get(r, 0) for r in reasons], height=height, color=colour, label=group)
     ax.set_yticks(range(len(reasons))[::-1], reasons)
     ax.grid(False, axis="y")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 2.5 rows
     ax.set_xlabel("rows skipped")
-    ax.set_title(title, loc="left", fontsize=11)
+    _title(fig, title)
     if len(groups) > 1:
         ax.legend(frameon=False)
     return fig

@@ -7,6 +7,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from workers.report_headline import HEADLINE
+from workers.report_html import write_html_report
+
 REPORT_VERSION = 1
 
 
@@ -20,17 +23,6 @@ def _with_ci(metrics: dict[str, Any], name: str) -> str:
     low, high = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
     value = _fmt(metrics.get(name, float("nan")))
     return f"{value} [{_fmt(low)}, {_fmt(high)}]" if low is not None else value
-
-
-HEADLINE = [
-    ("Ranking accuracy, base (E1)", "ranking_accuracy_before"),
-    ("Ranking accuracy, adapter (E1)", "ranking_accuracy_after"),
-    ("Length-normalised ranking accuracy, base", "ranking_accuracy_ln_before"),
-    ("Length-normalised ranking accuracy, adapter", "ranking_accuracy_ln_after"),
-    ("Implicit-reward accuracy (E3)", "reward_accuracy"),
-    ("Implicit-reward margin (E3)", "reward_margin"),
-    ("'Longer response wins' baseline", "longer_wins_baseline"),
-]
 
 
 def _markdown(report: dict[str, Any]) -> str:
@@ -66,14 +58,23 @@ def _markdown(report: dict[str, Any]) -> str:
         "|---|---|",
     ]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in data.items()]
+    shown = {key for _, key in HEADLINE}
+    lines += ["", "## All metrics", "", "| metric | value |", "|---|---|"]
+    lines += [
+        f"| {k} | {_fmt(v)} |"
+        for k, v in m.items()
+        if k not in shown and not k.endswith(("_ci_low", "_ci_high"))
+    ]
     lines += ["", "## Training", "", "| item | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in train.items()]
     return "\n".join(lines) + "\n"
 
 
-def write_report(out_dir: Path, report: dict[str, Any]) -> tuple[Path, Path]:
+def write_report(out_dir: Path, report: dict[str, Any]) -> dict[str, Path]:
+    """report.json (versioned, for machines), report.md and a self-contained report.html with plots."""
     report = {"report_version": REPORT_VERSION, **report}
     json_path, md_path = out_dir / "report.json", out_dir / "report.md"
     json_path.write_text(json.dumps(report, indent=2, sort_keys=False, default=str))
     md_path.write_text(_markdown(report))
-    return json_path, md_path
+    html_path = write_html_report(out_dir, json.loads(json_path.read_text()))  # the JSON-safe form
+    return {"report_json": json_path, "report_md": md_path, "report_html": html_path}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from workers import plots
-from workers.report import HEADLINE
+from workers.report_headline import HEADLINE
 
 # Metrics in HEADLINE that are not proportions: an interval bar on 0..1 would misrepresent them.
 UNBOUNDED = {"reward_margin"}
@@ -91,7 +91,7 @@ def render_html(report: dict[str, Any], sink: PlotSink) -> str:
         _transitions(metrics),
         _ches(report.get("ches"), sink),
         _win_rate(metrics, sink),
-        _other_metrics(metrics),
+        _other_metrics(metrics, set(report.get("training") or {})),
         _data(report.get("data") or {}, sink),
         _plain_section("Training", report.get("training") or {}, "no training statistics in this report"),
     ]
@@ -112,16 +112,20 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+class Num(str):
+    """An escaped table cell holding a number: right-aligned, so digits line up."""
+
+
 def _num(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return _e("-" if value is None else value)
     if isinstance(value, float):
-        return "n/a" if math.isnan(value) else f"{value:.3f}"
-    return str(value)
+        return Num("n/a" if math.isnan(value) else f"{value:.3f}")
+    return Num(value)
 
 
 def _interval(low: Any, high: Any) -> str:
-    return f"[{_num(low)}, {_num(high)}]" if low is not None or high is not None else ""
+    return Num(f"[{_num(low)}, {_num(high)}]") if low is not None or high is not None else ""
 
 
 def _section(title: str, body: str) -> str:
@@ -132,14 +136,18 @@ def _note(text: str) -> str:
     return f'<p class="note">{_e(text)}</p>'
 
 
-def _table(headers: list[str], rows: list[list[str]], numeric: set[int], caption: str = "") -> str:
-    """Cells are already-escaped HTML; `numeric` column indexes are right-aligned."""
+def _table(headers: list[str], rows: list[list[str]], caption: str = "") -> str:
+    """Cells are already-escaped HTML; `Num` cells, and headers over columns of them, are right-aligned."""
 
-    def cell(tag: str, index: int, content: str) -> str:
-        return f'<{tag} class="num">{content}</{tag}>' if index in numeric else f"<{tag}>{content}</{tag}>"
+    def cell(tag: str, content: str, right: bool) -> str:
+        return f'<{tag} class="num">{content}</{tag}>' if right else f"<{tag}>{content}</{tag}>"
 
-    head = "".join(cell("th", i, _e(h)) for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>" for row in rows)
+    def numeric(index: int) -> bool:
+        column = [row[index] for row in rows if index < len(row) and row[index]]
+        return bool(column) and all(isinstance(c, Num) for c in column)
+
+    head = "".join(cell("th", _e(h), numeric(i)) for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(cell("td", c, isinstance(c, Num)) for c in row) + "</tr>" for row in rows)
     cap = f"<caption>{_e(caption)}</caption>" if caption else ""
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -193,7 +201,7 @@ def _headline(report: dict[str, Any], metrics: dict[str, Any], sink: PlotSink) -
     caption = (f"{int(pairs)} held-out pairs; " if plots.finite(pairs) else "") + (
         f"{level:.0%} confidence intervals" if plots.finite(level) else "intervals"
     )
-    body = _table(["metric", "value", "interval", "0 … 1"], rows, {1, 2}, caption)
+    body = _table(["metric", "value", "interval", "0 … 1"], rows, caption)
     if intervals:
         fig = plots.interval_figure(intervals, "Held-out accuracies (dashed: chance, 0.5)")
         body += sink.embed("heldout_accuracies", fig, "held-out accuracies with their intervals")
@@ -223,11 +231,11 @@ def _transitions(metrics: dict[str, Any]) -> str:
         return _section("E1 transitions", _note("skipped: this report has no transition counts"))
     cc, ci, ic, ii = (int(c) for c in counts)
     rows = [
-        ["base correct", str(cc), str(ci), str(cc + ci)],
-        ["base incorrect", str(ic), str(ii), str(ic + ii)],
-        ["total", str(cc + ic), str(ci + ii), str(cc + ci + ic + ii)],
+        ["base correct", Num(cc), Num(ci), Num(cc + ci)],
+        ["base incorrect", Num(ic), Num(ii), Num(ic + ii)],
+        ["<strong>total</strong>", Num(cc + ic), Num(ci + ii), Num(cc + ci + ic + ii)],
     ]
-    table = _table(["", "adapter correct", "adapter incorrect", "total"], rows, {1, 2, 3})
+    table = _table(["", "adapter correct", "adapter incorrect", "total"], rows)
     flip = metrics.get("flip_rate")
     note = (
         f"Flip rate {_num(flip)}: {ic} of the {ic + ii} pairs the base model ranked wrongly are ranked "
@@ -241,7 +249,7 @@ def _ches(ches: Any, sink: PlotSink) -> str:
     finite = [v for v in values if plots.finite(v)] if isinstance(values, list) else []
     if not finite:
         return _section("CHES (E5)", _note("skipped: CHES scores were not computed for this run"))
-    fig = plots.histogram_figure(finite, "Length-normalised CHES over the training pairs", "LN-CHES")
+    fig = plots.histogram_figure(finite, "Length-normalised CHES (E5), one value per pair", "LN-CHES")
     summary = _note(
         f"{len(finite)} pairs, median {statistics.median(finite):.3f}, max {max(finite):.3f}. "
         "Higher means the chosen and rejected responses look alike to the base model, "
@@ -255,7 +263,7 @@ def _win_rate(metrics: dict[str, Any], sink: PlotSink) -> str:
     if not plots.finite(value):
         return _section("Win rate (E6)", _note("skipped: no win rate was measured for this run"))
     row = [["win rate vs base", _num(value), _interval(low, high), _bar(value, low, high)]]
-    table = _table(["metric", "value", "interval", "0 … 1"], row, {1, 2})
+    table = _table(["metric", "value", "interval", "0 … 1"], row)
     fig = plots.interval_figure([plots.Interval("win rate", value, low, high)], "Win rate vs the base model")
     return _section("Win rate (E6)", table + sink.embed("win_rate", fig, "win rate with its interval"))
 
@@ -266,25 +274,29 @@ def _shown_elsewhere(key: str) -> bool:
     return base in headline or key.startswith("transition_")
 
 
-def _other_metrics(metrics: dict[str, Any]) -> str:
+def _other_metrics(metrics: dict[str, Any], in_training: set[str]) -> str:
+    """Every metric no other section shows (throughput and loss are in the training table)."""
     rows = []
     for key, value in metrics.items():
-        if _shown_elsewhere(key) or key.endswith(("_ci_low", "_ci_high")):
+        if _shown_elsewhere(key) or key in in_training or key.endswith(("_ci_low", "_ci_high")):
             continue
         interval = _interval(metrics.get(f"{key}_ci_low"), metrics.get(f"{key}_ci_high"))
         rows.append([_e(key), _num(value), interval])
     if not rows:
         return ""
-    return _section("Other metrics", _table(["metric", "value", "interval"], rows, {1, 2}))
+    if not any(row[2] for row in rows):  # no intervals at all: no empty column
+        return _section("Other metrics", _table(["metric", "value"], [row[:2] for row in rows]))
+    return _section("Other metrics", _table(["metric", "value", "interval"], rows))
 
 
 def _scalar_rows(items: dict[str, Any]) -> list[list[str]]:
-    return [[_e(k), _num(v)] for k, v in items.items() if not isinstance(v, dict | list)]
+    """Humanised key | value, for the flat entries only (nested dicts get their own table)."""
+    return [[_e(k.replace("_", " ")), _num(v)] for k, v in items.items() if not isinstance(v, dict | list)]
 
 
 def _plain_section(title: str, items: dict[str, Any], missing: str) -> str:
     rows = _scalar_rows(items)
-    return _section(title, _table(["item", "value"], rows, {1}) if rows else _note(f"skipped: {missing}"))
+    return _section(title, _table(["item", "value"], rows) if rows else _note(f"skipped: {missing}"))
 
 
 def _skip_counts(data: dict[str, Any]) -> dict[str, dict[str, int]]:
@@ -303,7 +315,7 @@ def _skip_counts(data: dict[str, Any]) -> dict[str, dict[str, int]]:
 def _data(data: dict[str, Any], sink: PlotSink) -> str:
     if not data:
         return _section("Data", _note("skipped: no data statistics in this report"))
-    body = _table(["item", "value"], _scalar_rows(data), {1}) + "<h3>Skipped rows</h3>"
+    body = _table(["item", "value"], _scalar_rows(data)) + "<h3>Skipped rows</h3>"
     counts = _skip_counts(data)
     if counts:
         fig = plots.bar_figure(counts, "Rows skipped, by reason")
@@ -313,5 +325,5 @@ def _data(data: dict[str, Any], sink: PlotSink) -> str:
     for key, value in data.items():
         if isinstance(value, dict) and not key.endswith("_skipped"):
             body += f"<h3>{_e(key.replace('_', ' ').capitalize())}</h3>"
-            body += _table(["item", "value"], _scalar_rows(value), {1})
+            body += _table(["item", "value"], _scalar_rows(value))
     return _section("Data", body)

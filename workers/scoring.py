@@ -30,8 +30,12 @@ def score_pairs(
     precision: str = "fp32",
     adapter_disabled: bool = False,
     on_batch: Callable[[int, int], None] | None = None,
+    on_hidden: Callable[[list[int], torch.Tensor, dict[str, torch.Tensor]], None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Returns (logps [n, 2], token counts [n, 2]); column 0 chosen, 1 rejected, in input order."""
+    """Returns (logps [n, 2], token counts [n, 2]); column 0 chosen, 1 rejected, in input order.
+
+    `on_hidden(pair_indices, last_hidden, batch)` sees each batch's hidden states (e.g. for CHES).
+    """
     logps = torch.zeros(len(pairs), 2)
     counts = torch.zeros(len(pairs), 2, dtype=torch.long)
     device = next(model.parameters()).device
@@ -42,7 +46,9 @@ def score_pairs(
     with adapter_off, autocast_for(precision, device):
         for done, batch in enumerate(batches, start=1):
             tensors = {k: v.to(device) for k, v in pack_pairs([pairs[i] for i in batch], pad_id).items()}
-            sums, n = packed_logps(model, tensors)
+            sums, n, *hidden = packed_logps(model, tensors, return_hidden=on_hidden is not None)
+            if on_hidden:
+                on_hidden(batch, hidden[0], tensors)
             half = len(batch)
             index = torch.tensor(batch)
             logps[index] = torch.stack([sums[:half], sums[half:]], dim=1).float().cpu()

@@ -76,6 +76,7 @@ def test_two_steps_change_every_lora_b_matrix_and_write_artifacts(tiny_model_dir
     meta = json.loads((result.artifacts["adapter"] / "studio_adapter.json").read_text())
     assert meta["recipe_hash"] == report["recipe_hash"] and meta["versions"]["peft"]
     assert "Ranking accuracy" in result.artifacts["report_md"].read_text()
+    assert "data:image/png;base64," in result.artifacts["report_html"].read_text()
 
 
 def test_adapter_loads_with_peft_on_its_base(tiny_model_dir, data_file, tmp_path):
@@ -124,3 +125,14 @@ def test_no_usable_row_is_one_line_user_error(tiny_model_dir, tmp_path):
         run_recipe(_recipe(tiny_model_dir, data), tmp_path / "run", ListProgress())
     assert "no usable rows" in str(info.value) and "\n" not in str(info.value)
     assert "identical_responses 1" in str(info.value) and "non_utf8 1" in str(info.value)
+
+
+def test_report_has_e2_e4_and_the_ches_data_check(tiny_model_dir, data_file, tmp_path):
+    result = run_recipe(
+        _recipe(tiny_model_dir, data_file, drop_top_ln_ches=0.5), tmp_path / "run", ListProgress()
+    )
+    report = json.loads(result.artifacts["report_json"].read_text())
+    metrics, ches = report["metrics"], report["ches"]
+    assert {"e2_alignment_gap", "e4_displacement_rate", "e4_both_decrease_rate"} <= set(metrics)
+    assert ches["train_pairs"] == len(ches["ln_ches"]) and ches["dropped_pairs"] == ches["train_pairs"] // 2
+    assert report["training"]["train_pairs"] == ches["train_pairs"] - ches["dropped_pairs"]

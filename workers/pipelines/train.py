@@ -17,8 +17,9 @@ from workers.adapter_io import library_versions, save_adapter
 from workers.batching import length_grouped_batches, padding_share
 from workers.data import load_and_split
 from workers.errors import UserFacingError
-from workers.evaluation import preference_metrics
+from workers.evaluators import ChesCollector, drop_top_fraction
 from workers.methods import RUNNERS
+from workers.pipelines.evaluate import ches_report, heldout_metrics
 from workers.precision import device, evaluation_precision, training_precision
 from workers.progress import RunCancelled
 from workers.report import write_report
@@ -87,7 +88,8 @@ def _tokenize(recipe, tokenizer, split):
         raise UserFacingError("no training pair left after tokenization: raise training.max_length")
     if not heldout.pairs:
         raise UserFacingError("no held-out pairs: raise training.heldout_fraction or set data.heldout_path")
-    return train, heldout
+    soft_labels = [heldout_pairs[i].soft_label for i in heldout.kept]
+    return train, heldout, soft_labels
 
 
 def _train(recipe, model, tokenizer, train: Tokenized, ref_logps, out_dir, precision, dev, progress):
@@ -133,7 +135,9 @@ def _phase_reporter(progress, phase: str):
     return report
 
 
-def _score(model, tokenizer, pairs, progress, phase: str, precision: str, adapter_disabled: bool = False):
+def _score(
+    model, tokenizer, pairs, progress, phase: str, precision: str, adapter_disabled=False, on_hidden=None
+):
     return score_pairs(
         model,
         pairs,
@@ -141,24 +145,11 @@ def _score(model, tokenizer, pairs, progress, phase: str, precision: str, adapte
         precision=precision,
         adapter_disabled=adapter_disabled,
         on_batch=_phase_reporter(progress, phase),
+        on_hidden=on_hidden,
     )
 
 
-def _evaluate(recipe, base_heldout, policy_heldout, heldout_lengths) -> dict[str, float]:
-    ev = recipe.evaluation
-    return preference_metrics(
-        base_heldout.tolist(),
-        policy_heldout.tolist(),
-        heldout_lengths.tolist(),
-        beta=recipe.method.beta,
-        confidence=ev.confidence_level,
-        bootstrap_samples=ev.bootstrap_samples,
-    )
-
-
-def _save_outputs(
-    recipe, model, tokenizer, out_dir: Path, base_path, metrics, data_report, stats, curves
-) -> dict:
+def _save_outputs(recipe, model, tokenizer, out_dir: Path, base_path, metrics, report_parts) -> dict:
     hash_ = recipe_hash(recipe)
     adapter_dir = save_adapter(
         model,
@@ -169,7 +160,7 @@ def _save_outputs(
         base_path=str(base_path),
         metrics=metrics,
     )
-    json_path, md_path = write_report(
+    reports = write_report(
         out_dir,
         {
             "recipe_name": recipe.name,
@@ -178,13 +169,51 @@ def _save_outputs(
             "base_model": recipe.model.name_or_path,
             "confidence_level": recipe.evaluation.confidence_level,
             "metrics": metrics,
-            "data": data_report,
-            "training": stats,
-            "curves": curves,
+            **report_parts,
             "versions": library_versions(),
         },
     )
-    return {"adapter": adapter_dir, "report_json": json_path, "report_md": md_path}
+    return {"adapter": adapter_dir, **reports}
+
+
+@dataclass
+class ReferencePasses:
+    """What the no-grad passes before training produce (adapter off)."""
+
+    ref_train: torch.Tensor
+    base_heldout: torch.Tensor
+    heldout_lengths: torch.Tensor
+    train_ches: ChesCollector
+    heldout_ches: ChesCollector
+    seconds: float
+
+
+def _reference_passes(
+    model, tokenizer, train, heldout, progress, precision, eval_precision
+) -> ReferencePasses:
+    started = time.perf_counter()
+    train_ches, heldout_ches = ChesCollector(len(train.pairs)), ChesCollector(len(heldout.pairs))
+    ref_train, _ = _score(model, tokenizer, train.pairs, progress, "reference log-probs (training pairs)",
+                          precision, adapter_disabled=True, on_hidden=train_ches)  # fmt: skip
+    base_heldout, lengths = _score(model, tokenizer, heldout.pairs, progress, "base model on held-out pairs",
+                                   eval_precision, adapter_disabled=True, on_hidden=heldout_ches)  # fmt: skip
+    return ReferencePasses(
+        ref_train, base_heldout, lengths, train_ches, heldout_ches, time.perf_counter() - started
+    )
+
+
+def _drop_high_ches(
+    recipe, train: Tokenized, passes: ReferencePasses
+) -> tuple[Tokenized, torch.Tensor, list[int]]:
+    """The E5 data filter: without the top `drop_top_ln_ches` share of training pairs by LN-CHES."""
+    kept = drop_top_fraction(passes.train_ches.ln_ches, recipe.training.drop_top_ln_ches)
+    if len(kept) == len(train.pairs):
+        return train, passes.ref_train, kept
+    if not kept:
+        raise UserFacingError("training.drop_top_ln_ches dropped every training pair: lower it")
+    subset = Tokenized([train.pairs[i] for i in kept], [train.kept[i] for i in kept],
+                       train.dropped_identical_after_truncation)  # fmt: skip
+    return subset, passes.ref_train[kept], kept
 
 
 def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
@@ -195,41 +224,24 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     split = load_and_split(recipe.data, recipe.training.heldout_fraction, recipe.training.seed)
     progress.message(f"data: {len(split.train)} training pairs, {len(split.heldout)} held-out pairs")
     base_path, tokenizer, model = _load_model(recipe, dev)
-    train, heldout = _tokenize(recipe, tokenizer, split)
+    all_train, heldout, soft_labels = _tokenize(recipe, tokenizer, split)
     precision, eval_precision = training_precision(recipe.training.precision, dev), evaluation_precision(dev)
-    started = time.perf_counter()
-    ref_train, _ = _score(
-        model,
-        tokenizer,
-        train.pairs,
-        progress,
-        "reference log-probs (training pairs)",
-        precision,
-        adapter_disabled=True,
-    )
-    base_heldout, heldout_lengths = _score(
-        model,
-        tokenizer,
-        heldout.pairs,
-        progress,
-        "base model on held-out pairs",
-        eval_precision,
-        adapter_disabled=True,
-    )
-    reference_seconds = time.perf_counter() - started
+    passes = _reference_passes(model, tokenizer, all_train, heldout, progress, precision, eval_precision)
+    train, ref_train, kept = _drop_high_ches(recipe, all_train, passes)
     if progress.should_stop():
         raise RunCancelled("cancelled before training")
     model, stats, curves = _train(
         recipe, model, tokenizer, train, ref_train, out_dir, precision, dev, progress
     )
     started = time.perf_counter()
-    policy_heldout, _ = _score(
-        model, tokenizer, heldout.pairs, progress, "adapter on held-out pairs", eval_precision
+    policy = _score(model, tokenizer, heldout.pairs, progress, "adapter on held-out pairs", eval_precision)[0]
+    metrics = heldout_metrics(recipe, soft_labels, passes.base_heldout, policy, passes.heldout_lengths)
+    ches = ches_report(
+        passes.train_ches.ln_ches, kept, passes.heldout_ches.ln_ches, passes.base_heldout, policy
     )
-    metrics = _evaluate(recipe, base_heldout, policy_heldout, heldout_lengths)
     batches = length_grouped_batches([p.length for p in train.pairs], recipe.training.batch_size, 0)
     stats |= {
-        "reference_seconds": reference_seconds,
+        "reference_seconds": passes.seconds,
         "evaluation_seconds": time.perf_counter() - started,
         "padding_share": padding_share(train.pairs, batches),
         "train_pairs": len(train.pairs),
@@ -237,9 +249,9 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     metrics |= {
         k: stats[k] for k in ("tokens_per_second", "pairs_per_second", "train_seconds", "final_train_loss")
     }
-    dropped = train.dropped_identical_after_truncation + heldout.dropped_identical_after_truncation
+    metrics["ches_dropped_pairs"] = float(ches["dropped_pairs"])
+    dropped = all_train.dropped_identical_after_truncation + heldout.dropped_identical_after_truncation
     data_report = split.report | {"dropped_identical_after_truncation": dropped}
-    artifacts = _save_outputs(
-        recipe, model, tokenizer, out_dir, base_path, metrics, data_report, stats, curves
-    )
+    parts = {"data": data_report, "training": stats, "curves": curves, "ches": ches}
+    artifacts = _save_outputs(recipe, model, tokenizer, out_dir, base_path, metrics, parts)
     return TrainResult(metrics, artifacts, data_report)
