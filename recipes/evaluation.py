@@ -7,13 +7,26 @@ from pydantic import Field
 from recipes._base import StrictModel
 
 # Grows as workers/evaluation learns more metrics; the Literal keeps typos out of recipes.
-MetricName = Literal["ranking_accuracy", "reward_accuracy"]
+MetricName = Literal[
+    "ranking_accuracy", "reward_accuracy", "idealized_accuracy", "drift", "ches", "kl", "perplexity"
+]
+ALL_METRICS: list[str] = list(MetricName.__args__)
 
 
 class EvaluationSpec(StrictModel):
     metrics: list[MetricName] = Field(
-        default_factory=lambda: ["ranking_accuracy", "reward_accuracy"],
-        description="Metrics computed on held-out pairs: ranking_accuracy (E1) and reward_accuracy (E3).",
+        default_factory=lambda: list(ALL_METRICS),
+        description="Metrics (methods.md §7): ranking_accuracy (E1), idealized_accuracy (E2: R*, alignment"
+        " gap), reward_accuracy (E3), drift (E4: chosen/rejected log-prob drift), ches (E5), kl (E7: KL to"
+        " the reference on T=1 samples), perplexity (E8: general-text perplexity change). E1 and E3 are"
+        " always computed.",
+    )
+    kl_prompts: int = Field(
+        32, ge=1, le=10000, description="Held-out prompts sampled at T=1 for the KL (E7)."
+    )
+    kl_max_new_tokens: int = Field(64, ge=1, le=4096, description="New tokens per KL sample (E7).")
+    perplexity_windows: int = Field(
+        64, ge=1, le=100000, description="256-token windows of the bundled general-text corpus scored for E8."
     )
     max_pairs: int | None = Field(
         None, gt=0, description="Evaluate at most this many held-out pairs; empty means all of them."

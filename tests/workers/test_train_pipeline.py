@@ -50,7 +50,12 @@ def _recipe(model_dir: Path, data: Path, **training):
             "data": {"kind": "file", "path": str(data), "preset": "prompt_chosen_rejected"},
             "method": {"method": "dpo", "beta": 0.1},
             "training": settings,
-            "evaluation": {"bootstrap_samples": 100},
+            "evaluation": {
+                "bootstrap_samples": 100,
+                "kl_prompts": 4,
+                "kl_max_new_tokens": 8,
+                "perplexity_windows": 4,
+            },
         }
     )
     return parse_recipe(text)
@@ -134,5 +139,9 @@ def test_report_has_e2_e4_and_the_ches_data_check(tiny_model_dir, data_file, tmp
     report = json.loads(result.artifacts["report_json"].read_text())
     metrics, ches = report["metrics"], report["ches"]
     assert {"e2_alignment_gap", "e4_displacement_rate", "e4_both_decrease_rate"} <= set(metrics)
+    assert {"kl_k1_sequence", "kl_k3_sequence", "ppl_base", "ppl_delta", "ppl_in_domain_delta"} <= set(
+        metrics
+    )
+    assert metrics["kl_k3_sequence"] >= 0 and metrics["ppl_base"] > 1
     assert ches["train_pairs"] == len(ches["ln_ches"]) and ches["dropped_pairs"] == ches["train_pairs"] // 2
     assert report["training"]["train_pairs"] == ches["train_pairs"] - ches["dropped_pairs"]

@@ -11,7 +11,18 @@ from typing import Any
 import torch
 
 from workers.evaluation import preference_metrics
-from workers.evaluators import drift_deltas, drift_metrics, histogram, idealized_metrics, spearman
+from workers.evaluators import (
+    corpus_logps,
+    drift_deltas,
+    drift_metrics,
+    histogram,
+    idealized_metrics,
+    kl_pass,
+    load_corpus,
+    perplexity_metrics,
+    spearman,
+    token_windows,
+)
 
 
 def heldout_metrics(recipe, soft_labels, base: torch.Tensor, policy: torch.Tensor, lengths: torch.Tensor):
@@ -43,3 +54,30 @@ def ches_report(
         if len(heldout_ln_ches) > 1
         else float("nan"),
     }
+
+
+def kl_metrics(
+    recipe, model, tokenizer, heldout_prompts: list[list[int]], precision: str
+) -> dict[str, float]:
+    """E7 on T=1 samples of the policy for the first `kl_prompts` distinct held-out prompts."""
+    ev = recipe.evaluation
+    prompts = [list(p) for p in dict.fromkeys(tuple(p) for p in heldout_prompts)][: ev.kl_prompts]
+    result = kl_pass(
+        model,
+        prompts,
+        eos_id=tokenizer.eos_token_id,
+        pad_id=tokenizer.pad_token_id,
+        max_new_tokens=ev.kl_max_new_tokens,
+        seed=recipe.training.seed,
+        precision=precision,
+    )
+    return result.metrics
+
+
+def perplexity_delta(recipe, model, tokenizer, precision: str, on_batch, chosen) -> dict[str, float]:
+    """E8: general-text perplexity of base and adapter, plus in-domain PPL on held-out chosen responses."""
+    windows = token_windows(tokenizer, load_corpus())[: recipe.evaluation.perplexity_windows]
+    common = {"pad_id": tokenizer.pad_token_id, "precision": precision, "on_batch": on_batch}
+    base = corpus_logps(model, windows, adapter_disabled=True, **common)
+    policy = corpus_logps(model, windows, **common)
+    return perplexity_metrics(base, policy, *chosen)

@@ -19,7 +19,7 @@ from workers.data import load_and_split
 from workers.errors import UserFacingError
 from workers.evaluators import ChesCollector, drop_top_fraction
 from workers.methods import RUNNERS
-from workers.pipelines.evaluate import ches_report, heldout_metrics
+from workers.pipelines.evaluate import ches_report, heldout_metrics, kl_metrics, perplexity_delta
 from workers.precision import device, evaluation_precision, training_precision
 from workers.progress import RunCancelled
 from workers.report import write_report
@@ -216,6 +216,21 @@ def _drop_high_ches(
     return subset, passes.ref_train[kept], kept
 
 
+def _generation_metrics(recipe, model, tokenizer, heldout, passes, policy, precision, progress) -> dict:
+    """E7 (samples from the adapter) and E8 (general-text perplexity), when the recipe asks for them."""
+    out: dict[str, float] = {}
+    wanted = recipe.evaluation.metrics
+    if "kl" in wanted:
+        progress.message(f"KL to the reference on {recipe.evaluation.kl_prompts} sampled answers")
+        out |= kl_metrics(recipe, model, tokenizer, [p.prompt_ids for p in heldout.pairs], precision)
+    if "perplexity" in wanted:
+        chosen = ((passes.base_heldout[:, 0].tolist(), passes.heldout_lengths[:, 0].tolist()),
+                  (policy[:, 0].tolist(), passes.heldout_lengths[:, 0].tolist()))  # fmt: skip
+        reporter = _phase_reporter(progress, "general-text perplexity")
+        out |= perplexity_delta(recipe, model, tokenizer, precision, reporter, chosen)
+    return out
+
+
 def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     """Runs one recipe end to end; raises UserFacingError for fixable problems, RunCancelled on cancel."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -236,6 +251,9 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     started = time.perf_counter()
     policy = _score(model, tokenizer, heldout.pairs, progress, "adapter on held-out pairs", eval_precision)[0]
     metrics = heldout_metrics(recipe, soft_labels, passes.base_heldout, policy, passes.heldout_lengths)
+    metrics |= _generation_metrics(
+        recipe, model, tokenizer, heldout, passes, policy, eval_precision, progress
+    )
     ches = ches_report(
         passes.train_ches.ln_ches, kept, passes.heldout_ches.ln_ches, passes.base_heldout, policy
     )
