@@ -50,21 +50,105 @@ def dpo_ipo(delta_per_token: torch.Tensor, beta: float) -> torch.Tensor:
     return (delta_per_token - 1.0 / (2.0 * beta)) ** 2
 
 
-def dpo_loss(
-    policy_chosen: torch.Tensor,
-    policy_rejected: torch.Tensor,
-    ref_chosen: torch.Tensor,
-    ref_rejected: torch.Tensor,
-    *,
+# --- Per-pair label strength and Flex-DPO (methods.md §6.2 item 4, §7 E4) ----------------------------
+# These take the DPO logit z directly (z = βΔ, or β⁺·r_w − β⁻·r_l under Flex-DPO) so each composes with
+# either form of the logit.
+
+
+def flex_logits(
+    chosen_ratio: torch.Tensor, rejected_ratio: torch.Tensor, beta: float, beta_rejected: float
+) -> torch.Tensor:
+    """z = β⁺·r_w − β⁻·r_l with r = log π_θ(y) − log π_ref(y); β⁺ = β⁻ gives βΔ."""
+    return beta * chosen_ratio - beta_rejected * rejected_ratio
+
+
+def flex_dpo(
+    chosen_ratio: torch.Tensor, rejected_ratio: torch.Tensor, beta: float, beta_rejected: float
+) -> torch.Tensor:
+    """Flex-DPO (Yan et al., 3D-properties): L = −log σ(β⁺·r_w − β⁻·r_l)."""
+    return -F.logsigmoid(flex_logits(chosen_ratio, rejected_ratio, beta, beta_rejected))
+
+
+def dpo_margin(
+    logits: torch.Tensor, strength: torch.Tensor, margin_scale: float, label_smoothing: float = 0.0
+) -> torch.Tensor:
+    """Margin-DPO (the Secrets-II adaptive margin moved into DPO): L = −log σ(z − γ_m·m).
+
+    A stronger preference must be won by a wider logit margin before the loss flattens. With
+    label_smoothing ε the shifted logit goes through cDPO: −(1−ε)·log σ(z − γ_m·m) − ε·log σ(γ_m·m − z).
+    """
+    return dpo_sigmoid(logits - margin_scale * strength, 1.0, label_smoothing)
+
+
+def dpo_strength_weighted(losses: torch.Tensor, strength: torch.Tensor, mean_strength: float) -> torch.Tensor:
+    """Strength-weighted DPO: L = (m / m̄)·ℓ, with ℓ the per-pair loss (−log σ(z) for sigmoid).
+
+    m̄ is the training set's mean strength, fixed once, so the loss keeps its scale across batches.
+    """
+    return strength / mean_strength * losses
+
+
+def dpo_soft_label(logits: torch.Tensor, soft_label: torch.Tensor) -> torch.Tensor:
+    """Soft-label DPO, cDPO form with a per-pair p = P(chosen ≻ rejected):
+
+    L = −[p·log σ(z) + (1 − p)·log σ(−z)]; p = 1 is plain DPO, p = 0.5 gives no gradient (a tie).
+    """
+    return -soft_label * F.logsigmoid(logits) - (1.0 - soft_label) * F.logsigmoid(-logits)
+
+
+# --- Rationale term (RDPO, methods.md §5) ----------------------------------------------------------
+
+
+def rationale_nll_linear(rationale_logps: torch.Tensor, weight: float) -> torch.Tensor:
+    """The paper's term: L_r = −γ·log π_θ(r | c_r), log π summed over rationale tokens."""
+    return -weight * rationale_logps
+
+
+def rationale_saturating(rationale_logps: torch.Tensor, weight: float) -> torch.Tensor:
+    """The paper's code: L_r = −log σ(γ·log π_θ(r | c_r)).
+
+    log π ≤ 0, so the term lies in [log 2, ∞) and is ≈ the linear one while γ·|log π| is large; its
+    gradient γ·(1 − σ(γ·log π)) fades from γ to γ/2 as the rationale becomes likely.
+    """
+    return -F.logsigmoid(weight * rationale_logps)
+
+
+@dataclass(frozen=True)
+class PairSignal:
+    """Per-pair label information for the §6.2 losses; `None` fields are not used."""
+
+    weighting: str = "none"  # none | margin | strength | soft_label
+    strength: torch.Tensor | None = None  # m per pair (1 where the data has none)
+    mean_strength: float = 1.0  # m̄ of the training set
+    margin_scale: float = 1.0  # γ_m
+    soft_label: torch.Tensor | None = None  # p per pair
+
+
+def _logit_losses(logits: torch.Tensor, loss_type: str, label_smoothing: float, signal: PairSignal):
+    """sigmoid | robust | hinge on a precomputed logit z (z = βΔ or its Flex-DPO form)."""
+    if signal.weighting == "margin":
+        return dpo_margin(logits, signal.strength, signal.margin_scale, label_smoothing)
+    if signal.weighting == "soft_label":
+        return dpo_soft_label(logits, signal.soft_label)
+    if loss_type == "sigmoid":
+        return dpo_sigmoid(logits, 1.0, label_smoothing)
+    if loss_type == "robust":
+        return dpo_robust(logits, 1.0, label_smoothing)
+    if loss_type == "hinge":
+        return dpo_hinge(logits, 1.0)
+    raise ValueError(f"loss type {loss_type!r} has no logit form: use sigmoid, hinge or robust")
+
+
+def _classic_losses(
+    chosen_ratio: torch.Tensor,
+    rejected_ratio: torch.Tensor,
     beta: float,
-    loss_type: str = "sigmoid",
-    label_smoothing: float = 0.0,
-    chosen_lengths: torch.Tensor | None = None,
-    rejected_lengths: torch.Tensor | None = None,
-) -> PairLoss:
-    """The DPO family chosen by `loss_type` (sigmoid | ipo | hinge | robust); formulas above."""
-    chosen_ratio = policy_chosen - ref_chosen
-    rejected_ratio = policy_rejected - ref_rejected
+    loss_type: str,
+    label_smoothing: float,
+    chosen_lengths: torch.Tensor | None,
+    rejected_lengths: torch.Tensor | None,
+) -> torch.Tensor:
+    """The four `loss_type`s on βΔ, exactly as before the §6.2 options (no signal, one β)."""
     delta = chosen_ratio - rejected_ratio
     if loss_type == "sigmoid":
         losses = dpo_sigmoid(delta, beta, label_smoothing)
@@ -79,8 +163,43 @@ def dpo_loss(
         losses = dpo_ipo(per_token, beta)
     else:
         raise ValueError(f"unknown DPO loss type {loss_type!r}: use sigmoid, ipo, hinge or robust")
+    return losses
+
+
+def dpo_loss(
+    policy_chosen: torch.Tensor,
+    policy_rejected: torch.Tensor,
+    ref_chosen: torch.Tensor,
+    ref_rejected: torch.Tensor,
+    *,
+    beta: float,
+    loss_type: str = "sigmoid",
+    label_smoothing: float = 0.0,
+    chosen_lengths: torch.Tensor | None = None,
+    rejected_lengths: torch.Tensor | None = None,
+    beta_rejected: float | None = None,
+    signal: PairSignal | None = None,
+) -> PairLoss:
+    """The DPO family chosen by `loss_type` (sigmoid | ipo | hinge | robust); formulas above.
+
+    `beta_rejected` switches to Flex-DPO logits β⁺·r_w − β⁻·r_l; `signal` adds the §6.2 pair weighting.
+    Without either, the result is bit-identical to the plain losses (the same operations run).
+    """
+    chosen_ratio = policy_chosen - ref_chosen
+    rejected_ratio = policy_rejected - ref_rejected
+    signal = signal or PairSignal()
+    beta_minus = beta if beta_rejected is None else beta_rejected
+    if beta_rejected is None and signal.weighting in ("none", "strength"):
+        losses = _classic_losses(
+            chosen_ratio, rejected_ratio, beta, loss_type, label_smoothing, chosen_lengths, rejected_lengths
+        )
+    else:
+        logits = flex_logits(chosen_ratio, rejected_ratio, beta, beta_minus)
+        losses = _logit_losses(logits, loss_type, label_smoothing, signal)
+    if signal.weighting == "strength":
+        losses = dpo_strength_weighted(losses, signal.strength, signal.mean_strength)
     return PairLoss(
         losses=losses,
         chosen_rewards=(beta * chosen_ratio).detach(),
-        rejected_rewards=(beta * rejected_ratio).detach(),
+        rejected_rewards=(beta_minus * rejected_ratio).detach(),
     )

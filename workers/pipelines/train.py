@@ -22,6 +22,7 @@ from workers.methods import RUNNERS
 from workers.pipelines.evaluate import ches_report, heldout_metrics, kl_metrics, perplexity_delta
 from workers.precision import device, evaluation_precision, training_precision
 from workers.progress import RunCancelled
+from workers.rationale import require_rationales
 from workers.report import write_report
 from workers.scoring import score_pairs
 from workers.tokenization import PairTokenizer, Tokenized
@@ -92,13 +93,17 @@ def _tokenize(recipe, tokenizer, split):
     return train, heldout, soft_labels
 
 
-def _train(recipe, model, tokenizer, train: Tokenized, ref_logps, out_dir, precision, dev, progress):
+def _train(
+    recipe, model, tokenizer, train: Tokenized, ref_logps, out_dir, precision, dev, progress, sources=()
+):
     runner = RUNNERS[recipe.method.method](recipe.method)
     callback = ProgressCallback(progress)
+    # Per-pair extras of a method's options (strength, soft label, rationale rows), aligned by train.kept.
+    extras = runner.dataset_extras([sources[i] for i in train.kept], tokenizer, recipe) if sources else {}
     trainer = PreferenceTrainer(
         model=model,
         args=_training_args(recipe, out_dir, precision, dev),
-        train_dataset=PairDataset(train.pairs, {"ref_logps": ref_logps}),
+        train_dataset=PairDataset(train.pairs, {"ref_logps": ref_logps} | extras),
         data_collator=PairCollator(tokenizer.pad_token_id),
         callbacks=[callback],
         runner=runner,
@@ -238,6 +243,8 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     dev = device()
     split = load_and_split(recipe.data, recipe.training.heldout_fraction, recipe.training.seed)
     progress.message(f"data: {len(split.train)} training pairs, {len(split.heldout)} held-out pairs")
+    if getattr(recipe.method, "rationale", None):
+        require_rationales(split.train)  # fail before minutes of reference passes, not after
     base_path, tokenizer, model = _load_model(recipe, dev)
     all_train, heldout, soft_labels = _tokenize(recipe, tokenizer, split)
     precision, eval_precision = training_precision(recipe.training.precision, dev), evaluation_precision(dev)
@@ -246,7 +253,7 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     if progress.should_stop():
         raise RunCancelled("cancelled before training")
     model, stats, curves = _train(
-        recipe, model, tokenizer, train, ref_train, out_dir, precision, dev, progress
+        recipe, model, tokenizer, train, ref_train, out_dir, precision, dev, progress, sources=split.train
     )
     started = time.perf_counter()
     policy = _score(model, tokenizer, heldout.pairs, progress, "adapter on held-out pairs", eval_precision)[0]
