@@ -60,7 +60,7 @@ def sampling_config(
 @contextlib.contextmanager
 def bare_generation_config(model, config: GenerationConfig) -> Iterator[None]:
     target = model.get_base_model() if hasattr(model, "get_base_model") else model
-    saved = target.generation_config
+    saved = getattr(target, "generation_config", None)
     target.generation_config = config
     try:
         yield

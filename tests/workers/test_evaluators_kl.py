@@ -62,10 +62,12 @@ def test_sampling_is_untempered_left_padded_and_counts_only_generated_tokens():
     call = fake.calls[0]
     assert call["input_ids"].tolist() == [[4, 5, 6], [0, 0, 4]]
     assert call["attention_mask"].tolist() == [[1, 1, 1], [0, 0, 1]]
-    assert {k: call[k] for k in ("do_sample", "temperature", "top_k", "top_p", "max_new_tokens")} == {
+    config = call["generation_config"]
+    knobs = ("do_sample", "temperature", "top_k", "top_p", "max_new_tokens")
+    assert {k: getattr(config, k) for k in knobs} == {
         "do_sample": True, "temperature": 1.0, "top_k": 0, "top_p": 1.0, "max_new_tokens": 4,
     }  # fmt: skip
-    assert call["repetition_penalty"] == 1.0 and call["eos_token_id"] == 2
+    assert config.repetition_penalty == 1.0 and config.eos_token_id == 2 and config.min_p is None
 
 
 def _policy(tiny_model_dir, b_std: float):

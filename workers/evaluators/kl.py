@@ -13,64 +13,19 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
-from transformers import GenerationConfig
 
 from workers.evaluation import bootstrap_mean_interval
+from workers.generation import bare_generation_config, left_padded, sampling_config, trim_at_eos
 from workers.logprobs import chunked_token_logps
 from workers.scoring import autocast_for
 
 KL_BATCH = 8
-# Sampling knobs set explicitly, and the model's generation_config swapped for a bare one while
-# sampling: generate() fills every unset knob (min_p, epsilon_cutoff, ...) from the model's own config
-# (SmolLM2 ships one), and any truncation or penalty would bias the estimate (§7: no T-scaling).
-UNBIASED_SAMPLING = {
-    "do_sample": True,
-    "temperature": 1.0,
-    "top_k": 0,
-    "top_p": 1.0,
-    "typical_p": 1.0,
-    "repetition_penalty": 1.0,
-    "no_repeat_ngram_size": 0,
-    "min_new_tokens": 0,
-}
 
 
 class KLResult(NamedTuple):
     metrics: dict[str, float]
     responses: list[list[int]]  # generated ids per prompt, EOS included when it was produced
     per_token_d: list[list[float]]
-
-
-def trim_at_eos(ids: Sequence[int], eos_id: int) -> list[int]:
-    """Generated ids up to and including the first EOS; what generate() pads after it is dropped."""
-    ids = list(ids)
-    return ids[: ids.index(eos_id) + 1] if eos_id in ids else ids
-
-
-def _left_padded(prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(prompts), width), dtype=torch.long)
-    for i, prompt in enumerate(prompts):
-        ids[i, width - len(prompt) :] = torch.tensor(prompt)
-        mask[i, width - len(prompt) :] = 1
-    return ids, mask
-
-
-@contextlib.contextmanager
-def _bare_generation_config(model, eos_id: int, pad_id: int):
-    target = model.get_base_model() if hasattr(model, "get_base_model") else model
-    saved = getattr(target, "generation_config", None)
-    if saved is None:
-        yield
-        return
-    target.generation_config = GenerationConfig(
-        eos_token_id=eos_id, pad_token_id=pad_id, bos_token_id=saved.bos_token_id
-    )
-    try:
-        yield
-    finally:
-        target.generation_config = saved
 
 
 @torch.no_grad()
@@ -89,14 +44,18 @@ def sample_responses(
     model.eval()
     responses: list[list[int]] = []
     devices = [torch.cuda.current_device()] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), _bare_generation_config(model, eos_id, pad_id):
+    # T = 1 with every truncation and penalty off, and the model's own generation_config swapped out:
+    # generate() fills unset knobs (min_p, ...) from it, and any of them would bias the estimate (§7).
+    config = sampling_config(
+        max_new_tokens=max_new_tokens, temperature=1.0, top_p=1.0, eos_id=eos_id, pad_id=pad_id
+    )
+    with torch.random.fork_rng(devices=devices), bare_generation_config(model, config):
         torch.manual_seed(seed)
         for start in range(0, len(prompts), KL_BATCH):
-            ids, mask = _left_padded(prompts[start : start + KL_BATCH], pad_id)
+            ids, mask = left_padded(prompts[start : start + KL_BATCH], pad_id)
             out = model.generate(
-                input_ids=ids.to(device), attention_mask=mask.to(device), max_new_tokens=max_new_tokens,
-                eos_token_id=eos_id, pad_token_id=pad_id, **UNBIASED_SAMPLING,
-            )  # fmt: skip
+                input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config
+            )
             responses += [trim_at_eos(row, eos_id) for row in out[:, ids.shape[1] :].tolist()]
     model.train(was_training)
     return responses
