@@ -12,6 +12,27 @@ MetricName = Literal[
 ]
 ALL_METRICS: list[str] = list(MetricName.__args__)
 
+# How reports and the CLI name the headline results (label, metric key); every page shows these first.
+HEADLINE_METRICS: list[tuple[str, str]] = [
+    ("Ranking accuracy, base (E1)", "ranking_accuracy_before"),
+    ("Ranking accuracy, adapter (E1)", "ranking_accuracy_after"),
+    ("Length-normalised ranking accuracy, base", "ranking_accuracy_ln_before"),
+    ("Length-normalised ranking accuracy, adapter", "ranking_accuracy_ln_after"),
+    ("Implicit-reward accuracy (E3)", "reward_accuracy"),
+    ("Implicit-reward margin (E3)", "reward_margin"),
+    ("'Longer response wins' baseline", "longer_wins_baseline"),
+]
+# A short second tier for terminal summaries; the report holds everything.
+SUMMARY_METRICS: list[tuple[str, str]] = [
+    ("Alignment gap R* − R (E2)", "e2_alignment_gap"),
+    ("Chosen log-prob fell (displacement, E4)", "e4_displacement_rate"),
+    ("KL to the reference, k3 per answer (E7)", "kl_k3_sequence"),
+    ("General-text perplexity change (E8)", "ppl_delta"),
+    ("Training pairs/s", "pairs_per_second"),
+    ("Training tokens/s", "tokens_per_second"),
+    ("Training seconds", "train_seconds"),
+]
+
 
 class EvaluationSpec(StrictModel):
     metrics: list[MetricName] = Field(

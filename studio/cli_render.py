@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
+from recipes.evaluation import HEADLINE_METRICS, SUMMARY_METRICS
 from store import runs
 from store.tables import Run, RunEvent, RunStatus
 
@@ -159,6 +160,18 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
     for name, value, interval in rows:
         shown = f"[{number(interval[0])}, {number(interval[1])}]" if interval else ""
         table.add_row(name, number(value), *([shown] if with_intervals else []))
+    return table
+
+
+def summary_table(metrics: dict[str, Any]) -> Table:
+    """The headline metrics with human labels and intervals, then a short second tier (the report has all)."""
+    table = Table("result", "value", "confidence interval", box=None, pad_edge=False)
+    for label, key in HEADLINE_METRICS + SUMMARY_METRICS:
+        if key not in metrics:
+            continue
+        low, high = metrics.get(f"{key}_ci_low"), metrics.get(f"{key}_ci_high")
+        interval = f"[{number(low)}, {number(high)}]" if low is not None and high is not None else ""
+        table.add_row(label, number(metrics[key]), interval)
     return table
 
 

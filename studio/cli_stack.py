@@ -18,7 +18,7 @@ from store import runs
 from store.tables import Run, RunStatus
 from studio import REPO_ROOT
 from studio.cli_errors import handle_errors, print_error
-from studio.cli_render import artifact_paths, metrics_table, seconds_between
+from studio.cli_render import artifact_paths, seconds_between, summary_table
 from studio.cli_wait import submit, wait_for_run
 from studio.services import (
     DEFAULT_QUEUE,
@@ -142,6 +142,7 @@ def print_outcome(out: Console, run: Run) -> None:
     duration = seconds_between(run.started_at, run.finished_at)
     out.print(f"[green]succeeded[/]: run {run.id} ({run.recipe_name}) in {duration or 0:.1f} s")
     if run.metrics:
-        out.print(metrics_table(run.metrics))
+        out.print(summary_table(run.metrics))
+        out.print(f"(all {len(run.metrics)} metrics: `studio runs show {run.id}` or the report below)")
     for kind, path in artifact_paths(run.id).items():
         out.print(f"{kind}: {path}")

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from workers.report_headline import HEADLINE
+from recipes.evaluation import HEADLINE_METRICS as HEADLINE
 from workers.report_html import write_html_report
 
 REPORT_VERSION = 1

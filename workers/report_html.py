@@ -14,8 +14,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from recipes.evaluation import HEADLINE_METRICS as HEADLINE
 from workers import plots
-from workers.report_headline import HEADLINE
 
 # Metrics in HEADLINE that are not proportions: an interval bar on 0..1 would misrepresent them.
 UNBOUNDED = {"reward_margin"}
