@@ -56,7 +56,8 @@ lint: install-dev
 	$(BIN)/lint-imports
 
 bench: install-dev
-	$(BIN)/python bench/train_throughput.py
+	$(BIN)/python bench/train_throughput.py --model smollm2 --pairs 32 --precision bf16 --out docs/benchmarks.md
+	$(BIN)/python bench/eval_time.py --out docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .studio .pytest_cache

@@ -29,6 +29,7 @@ import re
 import resource
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -340,7 +341,8 @@ def run_child(args: argparse.Namespace, child: str) -> dict:
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
             result = json.loads(line[len(RESULT_PREFIX) :])
-            print(f"  {child}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            result["child_wall_s"] = time.perf_counter() - started  # model load and imports included
+            print(f"  {child}: {result['child_wall_s']:.0f} s", file=sys.stderr, flush=True)
             return result
     raise RuntimeError(f"{child} child failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
 
@@ -446,12 +448,16 @@ def passes_paragraph(shared: dict, naive: dict, facts: dict) -> str:
         f"{NAIVE_PASSES} (E1/E2 base + policy, E3 base + policy, E4 base + policy, E5 a separate adapter-off "
         f"hidden-state pass). On the same {naive['subset_pairs']}-pair subset the naive way took "
         f"{facts['subset_ratio']:.2f}× as long as the shared one (measured; 7 passes against 2 would be "
-        f"3.5×, less the LM head the E5 pass skips); extrapolated to {shared['pairs']} pairs it would take "
+        f"3.5× if all passes cost the same); extrapolated to {shared['pairs']} pairs it would take "
         f"~{facts['naive_all']:.0f} s against {facts['shared_total']:.0f} s measured ({saved:.1f}× the "
         f"time; scaling the subset by packed tokens instead gives ~{facts['naive_all_by_tokens']:.0f} s). "
         f"Both ways give the same numbers (largest "
         f"metric difference {naive['metric_max_abs_diff']:.1g}, LN-CHES {naive['ln_ches_max_abs_diff']:.1g})."
     )
+
+
+def _wrap(paragraph: str) -> str:
+    return textwrap.fill(paragraph, width=105, break_long_words=False, break_on_hyphens=False)
 
 
 def section(shared: dict, naive: dict, args: argparse.Namespace, command: str) -> str:
@@ -460,10 +466,12 @@ def section(shared: dict, naive: dict, args: argparse.Namespace, command: str) -
     return "\n".join([
         SECTION,
         "",
-        "`bench/eval_time.py` times the held-out evaluation the training pipeline runs after training "
-        "(methods.md §7), phase by phase, on SmolLM2-135M-Instruct in fp32 with a LoRA adapter that moves "
-        "the policy away from the base. Each configuration (shared passes; naive) runs in its own "
-        "subprocess; wall seconds from `time.perf_counter` around each phase.",
+        _wrap(
+            "`bench/eval_time.py` times the held-out evaluation the training pipeline runs after training "
+            "(methods.md §7), phase by phase, on SmolLM2-135M-Instruct in fp32 with a LoRA adapter that "
+            "moves the policy away from the base. Each configuration (shared passes; naive) runs in its "
+            "own subprocess; wall seconds from `time.perf_counter` around each phase."
+        ),
         "",
         f"- Command: `{command}`",
         f"- Date: {dt.date.today().isoformat()}; CPU: {_cpu_model()}; torch threads {args.threads}",
@@ -483,11 +491,13 @@ def section(shared: dict, naive: dict, args: argparse.Namespace, command: str) -
         f"{shared['win_prompts']} prompts are the held-out file's {shared['win_heldout_prompts']} distinct "
         f"prompts, then the first {shared['win_prompts'] - shared['win_heldout_prompts']} distinct training "
         "prompts; batches of 8, the same seeds for both sides.",
-        f"- Peak RSS: {shared['peak_rss_mb']:.0f} MB (shared), {naive['peak_rss_mb']:.0f} MB (naive).",
+        f"- Peak RSS: {shared['peak_rss_mb']:.0f} MB (shared), {naive['peak_rss_mb']:.0f} MB (naive); whole "
+        f"run {(shared['child_wall_s'] + naive['child_wall_s']) / 60:.1f} min (shared child "
+        f"{shared['child_wall_s']:.0f} s, naive child {naive['child_wall_s']:.0f} s, imports included).",
         "",
         body,
         "",
-        passes_paragraph(shared, naive, facts),
+        _wrap(passes_paragraph(shared, naive, facts)),
         "",
     ])  # fmt: skip
 
