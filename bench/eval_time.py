@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run directly, without PYTHONPATH
     sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model, versions  # noqa: E402
+
 SECTION = "## Evaluation time"
 RESULT_PREFIX = "BENCH_RESULT "
 HELDOUT = ROOT / "examples/data/demo-pairs.heldout.jsonl"
@@ -424,18 +426,11 @@ def table(shared: dict, naive: dict, args: argparse.Namespace) -> tuple[str, dic
 
 
 def _cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    found = re.search(r"^Model name:\s*(.+)$", out, re.MULTILINE)
-    return f"{found.group(1).strip() if found else 'unknown CPU'}, {os.cpu_count()} logical CPUs"
+    return cpu_model()
 
 
 def _versions() -> str:
-    from importlib.metadata import version
-
-    return ", ".join(f"{n} {version(n)}" for n in ("torch", "transformers", "peft"))
+    return versions(("torch", "transformers", "peft"))
 
 
 def passes_paragraph(shared: dict, naive: dict, facts: dict) -> str:

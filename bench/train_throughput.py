@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `make bench` runs this file directly, without PYTHONPATH
     sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model, versions  # noqa: E402
+
 SECTION = "## Training throughput (DPO vs TRL)"
 RESULT_PREFIX = "BENCH_RESULT "
 DEMO_PAIRS = ROOT / "examples/data/demo-pairs.train.jsonl"
@@ -466,19 +468,11 @@ def _subsection_title(cfg: Config) -> str:
 
 
 def _cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    found = re.search(r"^Model name:\s*(.+)$", out, re.MULTILINE)
-    return f"{found.group(1).strip() if found else 'unknown CPU'}, {os.cpu_count()} logical CPUs"
+    return cpu_model()
 
 
 def _versions() -> str:
-    from importlib.metadata import version
-
-    names = ("torch", "transformers", "peft", "trl", "accelerate", "datasets")
-    return ", ".join(f"{n} {version(n)}" for n in names)
+    return versions(("torch", "transformers", "peft", "trl", "accelerate", "datasets"))
 
 
 def subsection(cfg: Config, repeats: int, summary: dict, source: str, command: str) -> str:
