@@ -8,9 +8,18 @@ from recipes._base import StrictModel
 
 # Grows as workers/evaluation learns more metrics; the Literal keeps typos out of recipes.
 MetricName = Literal[
-    "ranking_accuracy", "reward_accuracy", "idealized_accuracy", "drift", "ches", "kl", "perplexity"
+    "ranking_accuracy",
+    "reward_accuracy",
+    "idealized_accuracy",
+    "drift",
+    "ches",
+    "kl",
+    "perplexity",
+    "win_rate",
 ]
 ALL_METRICS: list[str] = list(MetricName.__args__)
+# win_rate is opt-in: it sets a share of the data aside for its judge and generates 2 answers per prompt.
+DEFAULT_METRICS: list[str] = [name for name in ALL_METRICS if name != "win_rate"]
 
 # How reports and the CLI name the headline results (label, metric key); every page shows these first.
 HEADLINE_METRICS: list[tuple[str, str]] = [
@@ -36,16 +45,26 @@ SUMMARY_METRICS: list[tuple[str, str]] = [
 
 class EvaluationSpec(StrictModel):
     metrics: list[MetricName] = Field(
-        default_factory=lambda: list(ALL_METRICS),
+        default_factory=lambda: list(DEFAULT_METRICS),
         description="Metrics (methods.md §7): ranking_accuracy (E1), idealized_accuracy (E2: R*, alignment"
         " gap), reward_accuracy (E3), drift (E4: chosen/rejected log-prob drift), ches (E5), kl (E7: KL to"
-        " the reference on T=1 samples), perplexity (E8: general-text perplexity change). E1 and E3 are"
-        " always computed.",
+        " the reference on T=1 samples), perplexity (E8: general-text perplexity change), win_rate (E6,"
+        " opt-in: adapter vs base answers judged by a reward model trained on a disjoint share of the"
+        " data). E1 and E3 are always computed.",
     )
     kl_prompts: int = Field(
         32, ge=1, le=10000, description="Held-out prompts sampled at T=1 for the KL (E7)."
     )
     kl_max_new_tokens: int = Field(64, ge=1, le=4096, description="New tokens per KL sample (E7).")
+    win_rate_prompts: int = Field(32, ge=1, le=10000, description="Held-out prompts answered for E6.")
+    win_rate_max_new_tokens: int = Field(64, ge=1, le=4096, description="New tokens per E6 answer.")
+    judge_fraction: float = Field(
+        0.15,
+        gt=0,
+        lt=0.9,
+        description="Share of the data set aside (prompt- and response-disjoint) to train the E6 judge;"
+        " it is never trained on or used for selection.",
+    )
     perplexity_windows: int = Field(
         64, ge=1, le=100000, description="256-token windows of the bundled general-text corpus scored for E8."
     )

@@ -38,6 +38,7 @@ class SplitData:
     train: list[PreferencePair]
     heldout: list[PreferencePair]
     report: dict[str, Any]
+    judge: list[PreferencePair] = field(default_factory=list)  # E6's judge only, disjoint from both
 
 
 def _format_of(path: Path, declared: str) -> str:
@@ -172,26 +173,49 @@ def _no_usable_rows(loaded: LoadedPairs, where: str) -> UserFacingError:
     return UserFacingError(f"no usable rows in {where}: {loaded.rows} read ({counts})")
 
 
-def load_and_split(source: FileSource | HubSource, heldout_fraction: float, seed: int) -> SplitData:
-    """Training and held-out pairs; a fixed held-out file/split wins over the fraction."""
+def _read(source: FileSource | HubSource) -> tuple[LoadedPairs, LoadedPairs | None, str]:
+    """(main pairs, fixed held-out pairs or None, a name for messages)."""
     if isinstance(source, FileSource):
         main = pairs_from_rows(file_rows(source.path, source.format), source, source.limit)
         fixed = source.heldout_path and pairs_from_rows(file_rows(source.heldout_path, source.format), source)
-        where = source.path
-    else:
-        main = pairs_from_rows(hub_rows(source, source.split), source, source.limit)
-        fixed = source.heldout_split and pairs_from_rows(hub_rows(source, source.heldout_split), source)
-        where = f"{source.dataset}:{source.split}"
+        return main, fixed or None, source.path
+    main = pairs_from_rows(hub_rows(source, source.split), source, source.limit)
+    fixed = source.heldout_split and pairs_from_rows(hub_rows(source, source.heldout_split), source)
+    return main, fixed or None, f"{source.dataset}:{source.split}"
+
+
+def _set_judge_aside(pairs, fixed, fraction: float, seed: int) -> tuple[list, list]:
+    """(judge pairs, the rest): no prompt or response of the judge's pairs is trained or evaluated on."""
+    from workers.reward_models.judge import disjoint_judge_split
+
+    judge_idx, rest_idx = disjoint_judge_split(pairs, fraction, seed, exclude=fixed.pairs if fixed else ())
+    return [pairs[i] for i in judge_idx], [pairs[i] for i in rest_idx]
+
+
+def load_and_split(
+    source: FileSource | HubSource, heldout_fraction: float, seed: int, judge_fraction: float = 0.0
+) -> SplitData:
+    """Training, held-out (a fixed file/split wins over the fraction) and, when asked, judge pairs."""
+    main, fixed, where = _read(source)
     if not main.pairs:
         raise _no_usable_rows(main, where)
     report = _summary("data", main)
+    judge, pool = (
+        _set_judge_aside(main.pairs, fixed, judge_fraction, seed) if judge_fraction else ([], main.pairs)
+    )
     if fixed:
-        train, heldout = main.pairs, fixed.pairs
+        train, heldout = pool, fixed.pairs
         report |= _summary("heldout_file", fixed) | {"split": "fixed held-out file"}
     else:
-        train_idx, heldout_idx = heldout_split(main.pairs, heldout_fraction, seed)
-        train, heldout = [main.pairs[i] for i in train_idx], [main.pairs[i] for i in heldout_idx]
+        train_idx, heldout_idx = heldout_split(pool, heldout_fraction, seed)
+        train, heldout = [pool[i] for i in train_idx], [pool[i] for i in heldout_idx]
         report["split"] = f"prompt-disjoint, fraction {heldout_fraction}, seed {seed}"
     report["train_pairs"], report["heldout_pairs"] = len(train), len(heldout)
     report["leakage"] = leakage(train, heldout)
-    return SplitData(train, heldout, report)
+    if judge_fraction:
+        report["judge_pairs"] = len(judge)
+        report["judge_leakage"] = {
+            "train": leakage(train, judge)["leaky"],
+            "heldout": leakage(heldout, judge)["leaky"],
+        }
+    return SplitData(train, heldout, report, judge)

@@ -51,7 +51,7 @@ def test_wrong_data_kind_lists_the_kinds():
 
 
 def test_literal_errors_in_lists_keep_the_index():
-    found = problems(BASE + "evaluation: {metrics: [ranking_accuracy, win_rate]}\n")
+    found = problems(BASE + "evaluation: {metrics: [ranking_accuracy, win_ratio]}\n")
     assert list(found) == ["evaluation.metrics[1]"]
     assert "choose one of: ranking_accuracy, reward_accuracy" in found["evaluation.metrics[1]"]
 

@@ -145,3 +145,20 @@ def test_report_has_e2_e4_and_the_ches_data_check(tiny_model_dir, data_file, tmp
     assert metrics["kl_k3_sequence"] >= 0 and metrics["ppl_base"] > 1
     assert ches["train_pairs"] == len(ches["ln_ches"]) and ches["dropped_pairs"] == ches["train_pairs"] // 2
     assert report["training"]["train_pairs"] == ches["train_pairs"] - ches["dropped_pairs"]
+
+
+def test_win_rate_uses_a_judge_trained_on_text_nobody_trains_or_evaluates_on(tiny_model_dir, tmp_path):
+    data = _write_jsonl(tmp_path / "pairs.jsonl", _pairs(32))
+    recipe = _recipe(tiny_model_dir, data)
+    evaluation = recipe.evaluation.model_copy(
+        update={"metrics": ["ranking_accuracy", "reward_accuracy", "win_rate"], "judge_fraction": 0.25,
+                "win_rate_prompts": 3, "win_rate_max_new_tokens": 6}
+    )  # fmt: skip
+    result = run_recipe(
+        recipe.model_copy(update={"evaluation": evaluation}), tmp_path / "run", ListProgress()
+    )
+    metrics, data_report = result.metrics, result.data_report
+    assert data_report["judge_pairs"] > 0 and data_report["judge_leakage"] == {"train": 0, "heldout": 0}
+    assert 0 <= metrics["win_rate"] <= 1 and metrics["win_rate_prompts"] == 3
+    assert {"judge_accuracy", "win_rate_judge_weak", "win_rate_length_controlled"} <= set(metrics)
+    assert (tmp_path / "run" / "judge").is_dir()

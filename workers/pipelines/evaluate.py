@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from workers.errors import UserFacingError
 from workers.evaluation import preference_metrics
 from workers.evaluators import (
     corpus_logps,
@@ -81,3 +82,30 @@ def perplexity_delta(recipe, model, tokenizer, precision: str, on_batch, chosen)
     base = corpus_logps(model, windows, adapter_disabled=True, **common)
     policy = corpus_logps(model, windows, **common)
     return perplexity_metrics(base, policy, *chosen)
+
+
+def win_rate_report(recipe, model, tokenizer, split, out_dir) -> dict[str, float]:
+    """E6: adapter vs base answers on held-out prompts, judged by a reward model trained only on the
+    judge share of the data (never on training or held-out text). The judge's own held-out accuracy is
+    reported next to the win rate, and `win_rate_judge_weak` is 1 when it is not clearly above chance."""
+    from workers.evaluators.win_rate import win_rate_pass
+    from workers.reward_models import MiniLMEncoder, PairwiseJudge
+
+    if not split.judge:
+        raise UserFacingError(
+            "evaluation.win_rate needs judge pairs, but no data is disjoint from training and held-out: "
+            "raise evaluation.judge_fraction or add data"
+        )
+    ev = recipe.evaluation
+    judge = PairwiseJudge.fit(split.judge, MiniLMEncoder())
+    judge.save(out_dir / "judge")
+    out = judge.held_out_accuracy(split.heldout, ev.confidence_level)
+    prompts = list(dict.fromkeys(pair.prompt for pair in split.heldout))[: ev.win_rate_prompts]
+    result = win_rate_pass(
+        model, tokenizer, prompts, judge, max_new_tokens=ev.win_rate_max_new_tokens,
+        seed=recipe.training.seed, confidence=ev.confidence_level, bootstrap_samples=ev.bootstrap_samples,
+        max_prompt_length=recipe.training.max_prompt_length, use_chat_template=recipe.model.use_chat_template,
+    )  # fmt: skip
+    out |= result.metrics
+    out["win_rate_judge_weak"] = float(out["judge_accuracy_ci_low"] <= 0.5)
+    return out

@@ -19,7 +19,13 @@ from workers.data import load_and_split
 from workers.errors import UserFacingError
 from workers.evaluators import ChesCollector, drop_top_fraction
 from workers.methods import RUNNERS
-from workers.pipelines.evaluate import ches_report, heldout_metrics, kl_metrics, perplexity_delta
+from workers.pipelines.evaluate import (
+    ches_report,
+    heldout_metrics,
+    kl_metrics,
+    perplexity_delta,
+    win_rate_report,
+)
 from workers.precision import device, evaluation_precision, training_precision
 from workers.progress import RunCancelled
 from workers.rationale import require_rationales
@@ -241,7 +247,11 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.training.seed)
     dev = device()
-    split = load_and_split(recipe.data, recipe.training.heldout_fraction, recipe.training.seed)
+    ev = recipe.evaluation
+    judge_fraction = ev.judge_fraction if "win_rate" in ev.metrics else 0.0
+    split = load_and_split(
+        recipe.data, recipe.training.heldout_fraction, recipe.training.seed, judge_fraction
+    )
     progress.message(f"data: {len(split.train)} training pairs, {len(split.heldout)} held-out pairs")
     if getattr(recipe.method, "rationale", None):
         require_rationales(split.train)  # fail before minutes of reference passes, not after
@@ -261,6 +271,9 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     metrics |= _generation_metrics(
         recipe, model, tokenizer, heldout, passes, policy, eval_precision, progress
     )
+    if "win_rate" in ev.metrics:
+        progress.message(f"win rate against the base on up to {ev.win_rate_prompts} held-out prompts")
+        metrics |= win_rate_report(recipe, model, tokenizer, split, out_dir)
     ches = ches_report(
         passes.train_ches.ln_ches, kept, passes.heldout_ches.ln_ches, passes.base_heldout, policy
     )
