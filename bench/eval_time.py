@@ -162,8 +162,8 @@ def shared_e1_e5(timer: Timer, prefix: str, recipe, model, tokenizer, pairs, sof
 
 def naive_e1_e5(timer: Timer, recipe, model, tokenizer, pairs, soft_labels) -> dict:
     """Each metric family from its own passes, as code that does not share passes would (7 per pair)."""
-    from workers.evaluation import preference_metrics
     from workers.evaluators import ches_pass, drift_metrics, idealized_metrics
+    from workers.evaluators.ranking import preference_metrics
 
     ev, beta = recipe.evaluation, recipe.method.beta
 

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from recipes._base import StrictModel
 
-# Grows as workers/evaluation learns more metrics; the Literal keeps typos out of recipes.
+# Grows as workers/evaluators learns more metrics; the Literal keeps typos out of recipes.
 MetricName = Literal[
     "ranking_accuracy",
     "reward_accuracy",

@@ -23,10 +23,7 @@ def test_import_linter_contracts_hold():
 
 
 def test_importing_the_studio_does_not_import_torch():
-    code = (
-        "import sys, studio.cli; "
-        "print({'torch', 'transformers', 'peft', 'workers'} & set(sys.modules))"
-    )
+    code = "import sys, studio.cli; print({'torch', 'transformers', 'peft', 'workers'} & set(sys.modules))"
     result = _run(sys.executable, "-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "set()"

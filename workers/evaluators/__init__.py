@@ -1,4 +1,4 @@
-"""Evaluation metrics E2, E4, E5, E7, E8 of methods.md §7 (E1/E3 live in workers.evaluation).
+"""Evaluation metrics of methods.md §7: E1/E3 in `ranking`, E2, E4, E5, E6, E7, E8 in their own modules.
 
 Which pass feeds which metric, so the pipeline can share passes:
 

@@ -12,8 +12,8 @@ import math
 from collections.abc import Sequence
 from statistics import median as exact_median
 
-from workers.evaluation import ranking_correct
 from workers.evaluators._checks import Pair, require_lengths, require_pairs
+from workers.evaluators.ranking import ranking_correct
 
 ALPHA_EPSILON = 1e-3  # α is clipped to [ε, 1−ε] so log(α/(1−α)) stays finite
 TIE_EPSILON = 0.01  # E1: a tie is ranked correctly iff |π(y1) − π(y2)| < 0.01
@@ -59,7 +59,7 @@ def tie_correct(logp_1: float, logp_2: float) -> bool:
 def ranking_correct_with_ties(
     logps: Sequence[Pair], alphas: Sequence[float], lengths: Sequence[Pair] | None = None
 ) -> list[bool]:
-    """E1 per pair: 1[π(y_w) ≥ π(y_l)] (workers.evaluation), or the tie rule where α = 0.5."""
+    """E1 per pair: 1[π(y_w) ≥ π(y_l)] (workers.evaluators.ranking), or the tie rule where α = 0.5."""
     plain = ranking_correct(logps, lengths)
     scores = _scores(logps, lengths)
     return [tie_correct(*s) if is_tie(a) else hit for hit, s, a in zip(plain, scores, alphas, strict=True)]

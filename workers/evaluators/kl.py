@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import torch
 
-from workers.evaluation import bootstrap_mean_interval
+from workers.evaluators.ranking import bootstrap_mean_interval
 from workers.generation import bare_generation_config, left_padded, sampling_config, trim_at_eos
 from workers.logprobs import chunked_token_logps
 from workers.scoring import autocast_for

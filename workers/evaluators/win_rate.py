@@ -26,7 +26,7 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
-from workers.evaluation import bootstrap_mean_interval, wilson_interval
+from workers.evaluators.ranking import bootstrap_mean_interval, wilson_interval
 from workers.generation import generate
 
 LC_L2 = 1e-4

@@ -11,7 +11,6 @@ from typing import Any
 import torch
 
 from workers.errors import UserFacingError
-from workers.evaluation import preference_metrics
 from workers.evaluators import (
     corpus_logps,
     drift_deltas,
@@ -24,6 +23,7 @@ from workers.evaluators import (
     spearman,
     token_windows,
 )
+from workers.evaluators.ranking import preference_metrics
 
 
 def heldout_metrics(recipe, soft_labels, base: torch.Tensor, policy: torch.Tensor, lengths: torch.Tensor):

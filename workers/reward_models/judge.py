@@ -21,7 +21,7 @@ import torch
 
 from recipes.preference_data import PreferencePair
 from recipes.splits import connected_groups, heldout_split
-from workers.evaluation import wilson_interval
+from workers.evaluators.ranking import wilson_interval
 from workers.reward_models import _storage
 from workers.reward_models.encoders import Encoder
 

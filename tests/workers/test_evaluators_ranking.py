@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from workers.evaluation import (
+from workers.evaluators.ranking import (
     bootstrap_mean_interval,
     preference_metrics,
     ranking_correct,
