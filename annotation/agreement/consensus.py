@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from annotation.agreement.alpha import Level
 from annotation.agreement.data import Matrix, Value
+from recipes.statistics import average_ranks, pearson
 
 
 @dataclass(frozen=True)
@@ -39,35 +40,13 @@ def majority(values: Sequence[Value]) -> Value | None:
     return top[0][0]
 
 
-def average_ranks(values: Sequence[float]) -> list[float]:
-    """1-based ranks; tied values share the mean of the ranks they span (the standard mid-rank)."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
-            end += 1
-        for position in range(start, end + 1):
-            ranks[order[position]] = (start + end) / 2 + 1
-        start = end + 1
-    return ranks
-
-
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     """Spearman's ρ = Pearson's r of the average ranks; NaN for fewer than 2 items or a constant side."""
     if len(x) != len(y):
         raise ValueError(f"spearman needs equal lengths, got {len(x)} and {len(y)}")
     if len(x) < 2:
         return math.nan
-    rx, ry = average_ranks(x), average_ranks(y)
-    mx, my = statistics.fmean(rx), statistics.fmean(ry)
-    sxy = math.fsum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
-    sxx = math.fsum((a - mx) ** 2 for a in rx)
-    syy = math.fsum((b - my) ** 2 for b in ry)
-    if sxx == 0 or syy == 0:
-        return math.nan
-    return sxy / math.sqrt(sxx * syy)
+    return pearson(average_ranks(x), average_ranks(y))
 
 
 def consensus_scores(matrix: Matrix, level: Level) -> dict[str, ConsensusScore]:
