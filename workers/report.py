@@ -74,7 +74,8 @@ def write_report(out_dir: Path, report: dict[str, Any]) -> dict[str, Path]:
     """report.json (versioned, for machines), report.md and a self-contained report.html with plots."""
     report = {"report_version": REPORT_VERSION, **report}
     json_path, md_path = out_dir / "report.json", out_dir / "report.md"
-    json_path.write_text(json.dumps(report, indent=2, sort_keys=False, default=str))
+    text = json.dumps(report, indent=2, sort_keys=False, default=str)
+    json_path.write_text(text)
     md_path.write_text(_markdown(report))
-    html_path = write_html_report(out_dir, json.loads(json_path.read_text()))  # the JSON-safe form
+    html_path = write_html_report(out_dir, json.loads(text))  # the same JSON-safe values the file holds
     return {"report_json": json_path, "report_md": md_path, "report_html": html_path}
