@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes.data_source import FileSource, HubSource
-from recipes.preference_data import PreferencePair, record_to_pairs
+from recipes.preference_data import PreferencePair, PreferenceRecord, record_to_pairs
 from recipes.row_mapper import Skip, records_from_row
 from recipes.splits import heldout_split, leakage
 from workers.errors import UserFacingError
@@ -31,6 +31,9 @@ class LoadedPairs:
     rows: int = 0
     skipped: Counter = field(default_factory=Counter)
     ties: int = 0
+    # group id -> the record its pairs came from: methods that need more than pairs (ranked lists,
+    # per-response scores) regroup the pairs of their side of the split through `PreferencePair.group`.
+    records: dict[str, PreferenceRecord] = field(default_factory=dict)
 
 
 @dataclass
@@ -39,6 +42,12 @@ class SplitData:
     heldout: list[PreferencePair]
     report: dict[str, Any]
     judge: list[PreferencePair] = field(default_factory=list)  # E6's judge only, disjoint from both
+    records: dict[str, PreferenceRecord] = field(default_factory=dict)  # by PreferencePair.group
+
+    def records_of(self, pairs: list[PreferencePair]) -> list[PreferenceRecord]:
+        """The source records of `pairs`, once each, in first-seen order (for list-shaped methods)."""
+        groups = dict.fromkeys(p.group for p in pairs if p.group in self.records)
+        return [self.records[g] for g in groups]
 
 
 def _format_of(path: Path, declared: str) -> str:
@@ -139,7 +148,7 @@ def hub_rows(source: HubSource, split: str) -> Iterator[Row]:
 
 
 def pairs_from_rows(
-    rows: Iterator[Row], source: FileSource | HubSource, limit: int | None = None
+    rows: Iterator[Row], source: FileSource | HubSource, limit: int | None = None, group_prefix: str = "r"
 ) -> LoadedPairs:
     loaded = LoadedPairs(pairs=[])
     for row in rows:
@@ -151,7 +160,10 @@ def pairs_from_rows(
             loaded.skipped[result.reason] += 1
             continue
         for record in result:
+            group = f"{group_prefix}{len(loaded.records)}"
+            loaded.records[group] = record
             for pair in record_to_pairs(record):
+                pair = pair.model_copy(update={"group": group})
                 if pair.is_tie:
                     loaded.ties += 1  # ties give no DPO gradient (methods.md §6.2); kept out of training
                 else:
@@ -177,10 +189,14 @@ def _read(source: FileSource | HubSource) -> tuple[LoadedPairs, LoadedPairs | No
     """(main pairs, fixed held-out pairs or None, a name for messages)."""
     if isinstance(source, FileSource):
         main = pairs_from_rows(file_rows(source.path, source.format), source, source.limit)
-        fixed = source.heldout_path and pairs_from_rows(file_rows(source.heldout_path, source.format), source)
+        fixed = source.heldout_path and pairs_from_rows(
+            file_rows(source.heldout_path, source.format), source, group_prefix="h"
+        )
         return main, fixed or None, source.path
     main = pairs_from_rows(hub_rows(source, source.split), source, source.limit)
-    fixed = source.heldout_split and pairs_from_rows(hub_rows(source, source.heldout_split), source)
+    fixed = source.heldout_split and pairs_from_rows(
+        hub_rows(source, source.heldout_split), source, group_prefix="h"
+    )
     return main, fixed or None, f"{source.dataset}:{source.split}"
 
 
@@ -218,4 +234,5 @@ def load_and_split(
             "train": leakage(train, judge)["leaky"],
             "heldout": leakage(heldout, judge)["leaky"],
         }
-    return SplitData(train, heldout, report, judge)
+    records = main.records | (fixed.records if fixed else {})
+    return SplitData(train, heldout, report, judge, records)

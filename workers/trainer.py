@@ -54,6 +54,14 @@ class PreferenceTrainer(Trainer):
         self.runner = runner
         self._metric_sums: dict[str, list[float]] = defaultdict(list)
 
+    def create_optimizer(self, model=None) -> torch.optim.Optimizer:
+        # Modules a method trains beside the LoRA weights (e.g. SPO's degree head) join as their own
+        # groups before the scheduler is built, so they follow the same warm-up and decay.
+        optimizer = super().create_optimizer(model)
+        for group in self.runner.extra_parameter_groups():
+            optimizer.add_param_group(group)
+        return optimizer
+
     def get_train_dataloader(self) -> torch.utils.data.DataLoader:
         sampler = LengthGroupedBatchSampler(
             self.train_dataset.lengths(), self.args.per_device_train_batch_size, self.args.seed

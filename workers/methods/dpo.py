@@ -14,23 +14,17 @@ from recipes.preference_data import PreferencePair
 from workers.errors import UserFacingError
 from workers.logprobs import packed_logps, response_logps
 from workers.losses import PairSignal, dpo_loss, rationale_nll_linear, rationale_saturating
+from workers.methods.base import MethodRunner
 from workers.rationale import rationale_extras, rationale_inputs
 
 # A pair whose data carries no strength (a plain chosen/rejected label, or votes) counts as m = 1.
 DEFAULT_STRENGTH = 1.0
 
 
-class DPORunner:
-    needs_reference = True
-    data_shape = "pairs"
-
+class DPORunner(MethodRunner):
     def __init__(self, spec):
-        self.spec = spec
+        super().__init__(spec)
         self.mean_strength = 1.0  # m̄ of the training set, set by dataset_extras
-
-    @property
-    def beta(self) -> float:
-        return self.spec.beta
 
     def dataset_extras(self, pairs: Sequence[PreferencePair], tokenizer, recipe) -> dict[str, torch.Tensor]:
         """Per-pair tensors the options need, aligned with the tokenized training pairs; {} by default."""

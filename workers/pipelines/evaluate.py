@@ -26,16 +26,18 @@ from workers.evaluators import (
 from workers.evaluators.ranking import preference_metrics
 
 
-def heldout_metrics(recipe, soft_labels, base: torch.Tensor, policy: torch.Tensor, lengths: torch.Tensor):
+def heldout_metrics(
+    recipe, soft_labels, base: torch.Tensor, policy: torch.Tensor, lengths: torch.Tensor, beta: float
+):
     """E1 + E3 (with intervals), E2 (idealized ranking accuracy, alignment gap) and E4 (drift)."""
     ev = recipe.evaluation
     base_l, policy_l, lengths_l = base.tolist(), policy.tolist(), lengths.tolist()
     metrics: dict[str, Any] = preference_metrics(
-        base_l, policy_l, lengths_l, beta=recipe.method.beta, confidence=ev.confidence_level,
+        base_l, policy_l, lengths_l, beta=beta, confidence=ev.confidence_level,
         bootstrap_samples=ev.bootstrap_samples,
     )  # fmt: skip
     metrics |= idealized_metrics(
-        base_l, policy_l, lengths_l, soft_labels=soft_labels, beta=recipe.method.beta
+        base_l, policy_l, lengths_l, soft_labels=soft_labels, beta=beta
     )
     metrics |= drift_metrics(base_l, policy_l, lengths_l)
     return {k: float(v) if isinstance(v, bool) else v for k, v in metrics.items()}

@@ -19,6 +19,7 @@ from workers.data import load_and_split
 from workers.errors import UserFacingError
 from workers.evaluators import ChesCollector, drop_top_fraction
 from workers.methods import RUNNERS
+from workers.methods.base import EvaluationInputs, TrainingInputs
 from workers.pipelines.evaluate import (
     ches_report,
     heldout_metrics,
@@ -32,7 +33,7 @@ from workers.rationale import require_rationales
 from workers.report import write_report
 from workers.scoring import score_pairs
 from workers.tokenization import PairTokenizer, Tokenized
-from workers.trainer import PairCollator, PairDataset, PreferenceTrainer, ProgressCallback
+from workers.trainer import PreferenceTrainer, ProgressCallback
 
 
 @dataclass
@@ -99,18 +100,16 @@ def _tokenize(recipe, tokenizer, split):
     return train, heldout, soft_labels
 
 
-def _train(
-    recipe, model, tokenizer, train: Tokenized, ref_logps, out_dir, precision, dev, progress, sources=()
-):
+def _train(recipe, model, tokenizer, train: Tokenized, ref_logps, out_dir, precision, dev, progress, split):
     runner = RUNNERS[recipe.method.method](recipe.method)
     callback = ProgressCallback(progress)
-    # Per-pair extras of a method's options (strength, soft label, rationale rows), aligned by train.kept.
-    extras = runner.dataset_extras([sources[i] for i in train.kept], tokenizer, recipe) if sources else {}
+    inputs = TrainingInputs(recipe, tokenizer, train, ref_logps, split.train, split, model, precision)
+    dataset, collator = runner.training_data(inputs)
     trainer = PreferenceTrainer(
         model=model,
         args=_training_args(recipe, out_dir, precision, dev),
-        train_dataset=PairDataset(train.pairs, {"ref_logps": ref_logps} | extras),
-        data_collator=PairCollator(tokenizer.pad_token_id),
+        train_dataset=dataset,
+        data_collator=collator,
         callbacks=[callback],
         runner=runner,
     )
@@ -131,7 +130,7 @@ def _train(
         "pairs_per_second": epochs_done * len(train.pairs) / seconds,
         "tokens_per_second": epochs_done * _tokens(train) / seconds,
     }
-    return model, stats, callback.curves
+    return model, stats, callback.curves, runner
 
 
 def _phase_reporter(progress, phase: str):
@@ -262,12 +261,14 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     train, ref_train, kept = _drop_high_ches(recipe, all_train, passes)
     if progress.should_stop():
         raise RunCancelled("cancelled before training")
-    model, stats, curves = _train(
-        recipe, model, tokenizer, train, ref_train, out_dir, precision, dev, progress, sources=split.train
+    model, stats, curves, runner = _train(
+        recipe, model, tokenizer, train, ref_train, out_dir, precision, dev, progress, split
     )
     started = time.perf_counter()
     policy = _score(model, tokenizer, heldout.pairs, progress, "adapter on held-out pairs", eval_precision)[0]
-    metrics = heldout_metrics(recipe, soft_labels, passes.base_heldout, policy, passes.heldout_lengths)
+    metrics = heldout_metrics(
+        recipe, soft_labels, passes.base_heldout, policy, passes.heldout_lengths, beta=runner.beta
+    )
     metrics |= _generation_metrics(
         recipe, model, tokenizer, heldout, passes, policy, eval_precision, progress
     )
@@ -288,8 +289,15 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
         k: stats[k] for k in ("tokens_per_second", "pairs_per_second", "train_seconds", "final_train_loss")
     }
     metrics["ches_dropped_pairs"] = float(ches["dropped_pairs"])
+    method_report = runner.report(
+        EvaluationInputs(recipe, tokenizer, model, split, heldout, eval_precision, out_dir)
+    )
+    metrics |= method_report.get("metrics", {})
     dropped = all_train.dropped_identical_after_truncation + heldout.dropped_identical_after_truncation
     data_report = split.report | {"dropped_identical_after_truncation": dropped}
     parts = {"data": data_report, "training": stats, "curves": curves, "ches": ches}
+    if method_report.get("section"):
+        parts["method_report"] = method_report["section"]
     artifacts = _save_outputs(recipe, model, tokenizer, out_dir, base_path, metrics, parts)
+    artifacts |= runner.save_extras(out_dir)
     return TrainResult(metrics, artifacts, data_report)
