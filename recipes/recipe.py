@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from recipes._base import StrictModel
 from recipes.data_source import DataSource
@@ -33,3 +33,16 @@ class Recipe(StrictModel):
     evaluation: EvaluationSpec = Field(
         default_factory=EvaluationSpec, description="Metrics computed on the held-out pairs."
     )
+
+    @model_validator(mode="after")
+    def _method_fits_the_rest(self) -> "Recipe":
+        """Checks that need more than the method block (e.g. a listwise method on pair-only data).
+
+        A method spec may define `check_recipe(recipe) -> list[str]`: each string names the field and
+        the fix, e.g. "data.fields: the ranking method needs ranks or ratings; ...".
+        """
+        check = getattr(self.method, "check_recipe", None)
+        problems = check(self) if check else []
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
