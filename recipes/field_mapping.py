@@ -55,6 +55,16 @@ class FieldMapping(StrictModel):
         None,
         description="Criterion → columns with that criterion's rating of each response, in response order.",
     )
+    scores: dict[str, str | list[str]] | None = Field(
+        None,
+        description="Objective → a column holding one score per response (a list), or one column per "
+        "response; higher is better (e.g. several attribute scores per response, for PRO and RPS).",
+    )
+    score_scales: dict[str, tuple[float, float]] | None = Field(
+        None,
+        description="Objective → (worst, best) of its scale, used to map its scores to [0, 1]; "
+        "an objective not listed is read as already on [0, 1].",
+    )
     rationale: str | None = Field(None, description="Column with the annotator's written reason.")
     annotator: str | None = Field(None, description="Column with the annotator's id.")
     votes: list[str] | None = Field(
@@ -75,6 +85,16 @@ class FieldMapping(StrictModel):
             raise ValueError("responses needs at least two columns (or one column that holds a list)")
         return self
 
+    @model_validator(mode="after")
+    def _scales_name_scored_objectives(self) -> "FieldMapping":
+        unknown = sorted(set(self.score_scales or {}) - set(self.scores or {}))
+        if unknown:
+            raise ValueError(f"score_scales names {unknown} that are not under scores: add them or remove")
+        for name, (worst, best) in (self.score_scales or {}).items():
+            if worst == best:
+                raise ValueError(f"score_scales {name!r}: worst and best must differ, got {worst} twice")
+        return self
+
     def effective_label_values(self) -> dict[str, LabelMeaning]:
         return self.label_values if self.label_values is not None else DEFAULT_LABEL_VALUES
 
@@ -89,6 +109,6 @@ def missing_pieces(mapping: FieldMapping) -> list[str]:
         return missing
     if mapping.responses is None:
         missing.append("chosen + rejected, or responses")
-    if not (mapping.label or mapping.votes or mapping.ranks or mapping.ratings):
-        missing.append("a signal for the responses (label, votes, ranks or ratings)")
+    if not (mapping.label or mapping.votes or mapping.ranks or mapping.ratings or mapping.scores):
+        missing.append("a signal for the responses (label, votes, ranks, ratings or scores)")
     return missing

@@ -66,6 +66,7 @@ class PreferenceRecord(StrictModel):
         used: list[int] = list(self.pair or ()) + list(self.ranking or ())
         used += [i for pair in (self.rater_votes or {}) for i in pair]
         used += [i for scores in (self.ratings or {}).values() for i in scores]
+        used += [i for scores in (self.objective_scores or {}).values() for i in scores]
         bad = sorted({i for i in used if not 0 <= i < k})
         if bad:
             raise ValueError(f"response indices {bad} are out of range for {k} responses")
@@ -145,6 +146,41 @@ def pairs_from_ratings(
             continue
         label = 1.0 if kappa is None else soft_label_from_margin(margin, kappa)
         pairs.append(_pair(record, winner, loser, strength=margin, soft_label=label))
+    return pairs
+
+
+# [D] Two responses whose mean objective score (on [0, 1]) differs by less than this are not a pair:
+# a tenth of the scale is about one step of a 1..10 rating, below which labels are mostly noise.
+DEFAULT_SCORE_GAP = 0.1
+
+
+def mean_objective_scores(
+    record: PreferenceRecord, weights: Mapping[str, float] | None = None
+) -> dict[int, float]:
+    """S per response: the (weighted) mean of its [0, 1] objective scores; unscored responses are left out."""
+    scores = record.objective_scores or {}
+    weights = weights or {name: 1.0 for name in scores}
+    total = sum(weights.get(name, 0.0) for name in scores)
+    if total <= 0:
+        raise ValueError("weights of the scored objectives must sum to more than 0")
+    return {
+        idx: sum(weights.get(name, 0.0) * by_response[idx] for name, by_response in scores.items()) / total
+        for idx in range(len(record.responses))
+        if all(idx in by_response for by_response in scores.values())
+    }
+
+
+def pairs_from_scores(
+    record: PreferenceRecord, weights: Mapping[str, float] | None = None, min_gap: float = DEFAULT_SCORE_GAP
+) -> list[PreferencePair]:
+    """Every (y_i, y_j) whose mean objective score differs by ≥ min_gap; strength = the difference."""
+    scores = mean_objective_scores(record, weights)
+    pairs = []
+    for i, j in combinations(sorted(scores), 2):
+        winner, loser = (i, j) if scores[i] >= scores[j] else (j, i)
+        margin = scores[winner] - scores[loser]
+        if margin + 1e-12 >= min_gap and margin > 0:
+            pairs.append(_pair(record, winner, loser, strength=margin))
     return pairs
 
 
@@ -231,6 +267,7 @@ def record_to_pairs(
     2. `ranking` → ALL ordered pairs (ranking[i] ≻ ranking[j] for i < j), not only best-vs-rest: a
        k-ranking carries k(k−1)/2 comparisons and DPO can use every one; strength = rank gap / (k − 1);
     3. `ratings` → pairs_from_ratings(record, levels=levels, kappa=kappa);
+       `objective_scores` → pairs_from_scores(record): equal-weight mean, gap ≥ DEFAULT_SCORE_GAP;
     4. `rater_votes` → the majority side per voted pair with p from soft_label_from_votes;
     5. `pair_level` → a pair with p from soft_label_from_level.
     Exact ties (equal votes, level 0) become is_tie=True pairs with p = 0.5: evaluation only.
@@ -246,6 +283,8 @@ def record_to_pairs(
         ]
     if record.ratings:
         return pairs_from_ratings(record, levels=levels, kappa=kappa)
+    if record.objective_scores:
+        return pairs_from_scores(record)
     if record.rater_votes:
         return _pairs_from_votes(record)
     if record.pair_level is not None:

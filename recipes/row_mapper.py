@@ -145,6 +145,34 @@ def _ratings(row: dict[str, Any], mapping: FieldMapping, count: int) -> dict[str
     return ratings
 
 
+def _score_values(row: dict[str, Any], columns: str | list[str], name: str, count: int) -> list[Any]:
+    values = (
+        [_value(row, column) for column in columns] if isinstance(columns, list) else _value(row, columns)
+    )
+    if not isinstance(values, list) or len(values) != count:
+        raise _SkipRow("bad_label", f"scores '{name}' need one value per response ({count})")
+    return values
+
+
+def _scores(row: dict[str, Any], mapping: FieldMapping, count: int) -> dict[str, dict[int, float]]:
+    """Each objective's scores mapped to [0, 1] with its (worst, best) scale."""
+    scores = {}
+    for name, columns in mapping.scores.items():
+        worst, best = (mapping.score_scales or {}).get(name, (0.0, 1.0))
+        normalized = {}
+        for index, value in enumerate(_score_values(row, columns, name, count)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise _SkipRow("bad_label", f"scores '{name}' must be numbers, got {value!r}")
+            unit = (value - worst) / (best - worst)
+            if not -1e-9 <= unit <= 1 + 1e-9:
+                raise _SkipRow(
+                    "bad_label", f"score {value} for '{name}' is outside its scale {worst}..{best}"
+                )
+            normalized[index] = min(max(unit, 0.0), 1.0)
+        scores[name] = normalized
+    return scores
+
+
 def _signal(row: dict[str, Any], mapping: FieldMapping, items: list[Any], count: int) -> dict[str, Any]:
     signal: dict[str, Any] = {}
     if (mapping.label or mapping.votes) and count != 2:
@@ -162,6 +190,8 @@ def _signal(row: dict[str, Any], mapping: FieldMapping, items: list[Any], count:
         signal["ranking"] = _ranking(row, mapping, items, count)
     if mapping.ratings:
         signal["ratings"] = _ratings(row, mapping, count)
+    if mapping.scores:
+        signal["objective_scores"] = _scores(row, mapping, count)
     return signal
 
 
