@@ -46,13 +46,14 @@ def left_padded(prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Te
 
 
 def sampling_config(
-    *, max_new_tokens: int, temperature: float, top_p: float, eos_id: int, pad_id: int
-) -> GenerationConfig:
+    *, max_new_tokens: int, temperature: float, top_p: float, eos_id: int, pad_id: int,
+    repetition_penalty: float = 1.0,
+) -> GenerationConfig:  # fmt: skip
     """Every knob that changes the distribution set explicitly; T = 0 means greedy decoding."""
     sample = temperature > 0
     return GenerationConfig(
         do_sample=sample, temperature=temperature if sample else 1.0, top_p=top_p if sample else 1.0,
-        top_k=0, min_p=None, typical_p=1.0, repetition_penalty=1.0, no_repeat_ngram_size=0,
+        top_k=0, min_p=None, typical_p=1.0, repetition_penalty=repetition_penalty, no_repeat_ngram_size=0,
         min_new_tokens=0, max_new_tokens=max_new_tokens, eos_token_id=eos_id, pad_token_id=pad_id,
     )  # fmt: skip
 
@@ -80,7 +81,7 @@ def _adapter_context(model, adapter_disabled: bool):
 def generate(
     model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int, temperature: float = 0.7,
     top_p: float = 0.9, seed: int = 0, adapter_disabled: bool = False, batch_size: int = 8,
-    max_prompt_length: int = 512, use_chat_template: bool = True,
+    max_prompt_length: int = 512, use_chat_template: bool = True, repetition_penalty: float = 1.0,
 ) -> Generations:  # fmt: skip
     """One sampled answer per prompt; the global RNG is left as it was."""
     ids_of = PairTokenizer(
@@ -90,7 +91,7 @@ def generate(
     prompt_ids = [ids_of.prompt_ids(p) for p in prompts]
     eos_id, pad_id = tokenizer.eos_token_id, tokenizer.pad_token_id
     config = sampling_config(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                             eos_id=eos_id, pad_id=pad_id)  # fmt: skip
+                             eos_id=eos_id, pad_id=pad_id, repetition_penalty=repetition_penalty)  # fmt: skip
     adapter = _adapter_context(model, adapter_disabled)  # refuses a plain model before anything changes
     device = next(model.parameters()).device
     was_training = model.training

@@ -203,3 +203,11 @@ def dpo_loss(
         chosen_rewards=(beta * chosen_ratio).detach(),
         rejected_rewards=(beta_minus * rejected_ratio).detach(),
     )
+
+
+def sft_nll(response_logps: torch.Tensor, response_lengths: torch.Tensor) -> torch.Tensor:
+    """Per-row mean token NLL, −log π(y|x)/|y|: the rejection-sampling fine-tuning step of DPA (§4A).
+
+    Normalised per token so long and short selected responses weigh the same in a batch.
+    """
+    return -response_logps / response_lengths.clamp(min=1).to(response_logps.dtype)

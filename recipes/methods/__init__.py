@@ -8,8 +8,9 @@ from typing import Annotated, Any, Union
 from pydantic import Field
 
 from recipes.methods.dpo import DPOSpec
+from recipes.methods.rps import RPSSpec
 
-_SPECS: tuple[type, ...] = (DPOSpec,)
+_SPECS: tuple[type, ...] = (DPOSpec, RPSSpec,)
 
 
 def _method_name(spec: type) -> str:
@@ -24,4 +25,4 @@ def tagged_union(specs: tuple[type, ...], tag: str) -> Any:
 MethodSpec = tagged_union(_SPECS, "method")
 METHOD_SPECS: dict[str, type] = {_method_name(spec): spec for spec in _SPECS}
 
-__all__ = ["DPOSpec", "METHOD_SPECS", "MethodSpec", "tagged_union"]
+__all__ = ["DPOSpec", "RPSSpec", "METHOD_SPECS", "MethodSpec", "tagged_union"]

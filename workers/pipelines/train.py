@@ -105,6 +105,8 @@ def _train(recipe, model, tokenizer, train: Tokenized, ref_logps, out_dir, preci
     callback = ProgressCallback(progress)
     inputs = TrainingInputs(recipe, tokenizer, train, ref_logps, split.train, split, model, precision)
     dataset, collator = runner.training_data(inputs)
+    if dataset is None:  # a selection-only method (RPS without its training stage)
+        return model, _no_training_stats(precision), [], runner
     trainer = PreferenceTrainer(
         model=model,
         args=_training_args(recipe, out_dir, precision, dev),
@@ -131,6 +133,11 @@ def _train(recipe, model, tokenizer, train: Tokenized, ref_logps, out_dir, preci
         "tokens_per_second": epochs_done * _tokens(train) / seconds,
     }
     return model, stats, callback.curves, runner
+
+
+def _no_training_stats(precision: str) -> dict[str, Any]:
+    return {"train_seconds": 0.0, "steps": 0, "epochs": 0.0, "final_train_loss": float("nan"),
+            "precision": precision, "pairs_per_second": 0.0, "tokens_per_second": 0.0}  # fmt: skip
 
 
 def _phase_reporter(progress, phase: str):

@@ -22,7 +22,9 @@ from workers.reward_models.multi_objective import (
     HeadConfig,
     MultiObjectiveRewardModel,
     fit_from_records,
+    fit_from_scores,
     rating_targets,
+    score_targets,
 )
 
 __all__ = [
@@ -35,9 +37,11 @@ __all__ = [
     "PairwiseJudge",
     "disjoint_judge_split",
     "fit_from_records",
+    "fit_from_scores",
     "fit_to_budget",
     "mean_pool",
     "minilm_model_dir",
     "newton_bradley_terry",
     "rating_targets",
+    "score_targets",
 ]

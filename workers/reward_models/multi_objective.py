@@ -159,3 +159,33 @@ def fit_from_records(
         raise ValueError("no ratings in the records: a multi-objective reward model needs ratings")
     embeddings = encoder.encode([p for p, _ in texts], [r for _, r in texts])
     return MultiObjectiveRewardModel.fit(embeddings, targets, encoder, levels, config)
+
+
+def score_targets(
+    records: Sequence[PreferenceRecord], objectives: Sequence[str]
+) -> tuple[list[tuple[str, str]], dict[str, tuple[list[int], list[float]]]]:
+    """Like `rating_targets` for `objective_scores` already on [0, 1] (fields.scores + score_scales)."""
+    texts: dict[tuple[str, str], int] = {}
+    targets: dict[str, tuple[list[int], list[float]]] = {}
+    for record in records:
+        for objective in objectives:
+            for index, score in (record.objective_scores or {}).get(objective, {}).items():
+                row = texts.setdefault((record.prompt, record.responses[index]), len(texts))
+                rows, values = targets.setdefault(objective, ([], []))
+                rows.append(row)
+                values.append(float(score))
+    return list(texts), targets
+
+
+def fit_from_scores(
+    records: Sequence[PreferenceRecord], objectives: Sequence[str], encoder: Encoder,
+    config: HeadConfig = HeadConfig(),
+) -> MultiObjectiveRewardModel:  # fmt: skip
+    """One head per objective of `PreferenceRecord.objective_scores` (scores on [0, 1])."""
+    texts, targets = score_targets(records, objectives)
+    missing = [name for name in objectives if name not in targets]
+    if missing:
+        raise ValueError(f"no scores for {missing} in the records: check data.fields.scores")
+    embeddings = encoder.encode([p for p, _ in texts], [r for _, r in texts])
+    # levels = 2 makes s = 1 + r̂ meaningless on purpose: these heads live on the [0, 1] scale only.
+    return MultiObjectiveRewardModel.fit(embeddings, targets, encoder, 2, config)

@@ -1,0 +1,107 @@
+"""E9 for an RPS run: RPS against the same-compute baseline on held-out prompts, judged by the judge.
+
+Per held-out prompt and target direction: RPS keeps the best (by the selection reward model, along the
+target) of one sample from each of its k neighbour directions; the baseline keeps the best of k samples
+conditioned on the target itself. The judge, fitted on prompts nobody else used, scores both picks
+along the target. Every sample, both picks and all scores are written to rps/evaluation_samples.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from typing import Any
+
+from workers.directions import in_coverage, projected
+from workers.evaluators.directional import Comparison, controllability, directional_metrics, per_direction
+from workers.evaluators.stats import spearman
+from workers.rps_selection import SamplePlan, baseline_keys, draw_samples, pick, rps_keys, score_samples
+
+
+def _heldout_prompts(inputs, limit: int) -> list[str]:
+    records = inputs.split.records_of(inputs.split.heldout)
+    return list(dict.fromkeys(r.prompt for r in records))[:limit]
+
+
+def _plan(spec, prompts: list[str]) -> tuple[SamplePlan, dict[tuple[int, float], tuple[list, list]]]:
+    plan, pools = SamplePlan(), {}
+    for p in range(len(prompts)):
+        for target in spec.eval_directions_deg:
+            pools[(p, target)] = (rps_keys(plan, spec, p, target), baseline_keys(plan, spec, p, target))
+    return plan, pools
+
+
+def _comparisons(spec, pools, selection, judge) -> tuple[list[Comparison], list[dict]]:
+    comparisons, picks = [], []
+    for (p, target), (rps, baseline) in pools.items():
+        rps_pick, base_pick = pick(rps, selection, target), pick(baseline, selection, target)
+        covered = in_coverage(target, spec.coverage_min_deg, spec.coverage_max_deg)
+        comparisons.append(Comparison(p, target, projected(judge[rps_pick], target),
+                                      projected(judge[base_pick], target), covered))  # fmt: skip
+        picks.append(
+            {"prompt": p, "target_deg": target, "rps_pick": list(rps_pick), "baseline_pick": list(base_pick)}
+        )
+    return comparisons, picks
+
+
+def _controllability(spec, pools, judge) -> float:
+    """Do the baseline's raw samples move in the requested direction? (centre: the mean of all samples)"""
+    every = list(judge.values())
+    centre = (statistics.fmean(s[0] for s in every), statistics.fmean(s[1] for s in every))
+    means = []
+    for target in spec.eval_directions_deg:
+        scores = [judge[key] for (p, t), (_, base) in pools.items() if t == target for key in base]
+        means.append((statistics.fmean(s[0] for s in scores), statistics.fmean(s[1] for s in scores)))
+    return controllability(spec.eval_directions_deg, means, centre)
+
+
+def _agreement(selection, judge) -> float:
+    """Spearman of selection vs judge along 0° over all samples: RPS cannot beat the baseline in the
+    judge's eyes when the two reward models disagree, so the report shows how much they agree."""
+    keys = list(selection)
+    if len(keys) < 3:
+        return math.nan
+    return spearman([projected(selection[k], 0.0) for k in keys], [projected(judge[k], 0.0) for k in keys])
+
+
+def _write_samples(path, prompts, samples, selection, judge, picks) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        for key, text in samples.items():
+            row = {"pool": key[0], "prompt": prompts[key[1]][-200:], "direction_deg": key[2], "draw": key[3],
+                   "text": text, "selection": list(selection[key]), "judge": list(judge[key])}  # fmt: skip
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        for row in picks:
+            handle.write(json.dumps({"pick": row}) + "\n")
+
+
+def evaluate_directions(spec, inputs, selection_model, judge_model) -> dict[str, Any]:
+    prompts = _heldout_prompts(inputs, spec.eval_prompts)
+    if not prompts:
+        return {}
+    plan, pools = _plan(spec, prompts)
+    samples = draw_samples(
+        inputs.model, inputs.tokenizer, spec, prompts, plan, seed=inputs.recipe.training.seed,
+        use_chat_template=inputs.recipe.model.use_chat_template,
+        max_prompt_length=inputs.recipe.training.max_prompt_length,
+    )  # fmt: skip
+    selection = score_samples(selection_model, spec.objectives, prompts, samples)
+    judge = score_samples(judge_model, spec.objectives, prompts, samples)
+    comparisons, picks = _comparisons(spec, pools, selection, judge)
+    metrics = directional_metrics(comparisons, inputs.recipe.evaluation.confidence_level)
+    metrics |= {"rps_controllability_spearman": _controllability(spec, pools, judge),
+                "rps_selection_judge_spearman": _agreement(selection, judge),
+                "rps_eval_prompts": float(len(prompts)), "rps_generations": float(len(samples))}  # fmt: skip
+    _write_samples(
+        inputs.out_dir / "rps" / "evaluation_samples.jsonl", prompts, samples, selection, judge, picks
+    )
+    section = {
+        "title": "RPS against the same-compute baseline (E9)",
+        "summary": {k: v for k, v in metrics.items() if k.startswith("rps_")},
+        "per_direction": per_direction(comparisons, inputs.recipe.evaluation.confidence_level),
+        "coverage_deg": [spec.coverage_min_deg, spec.coverage_max_deg],
+        "judge": "ridge heads on the base model's mean-pooled hidden states (adapter off), fitted on "
+        "prompts set aside from training and selection",
+    }
+    return {"metrics": metrics, "section": section}
