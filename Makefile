@@ -9,7 +9,7 @@ PIP_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 PIP := $(BIN)/pip install -q --disable-pip-version-check $(PIP_LINKS)
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: demo test up worker lint bench clean system-deps install install-dev
+.PHONY: demo example-dpo test up worker lint bench clean system-deps install install-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,16 @@ system-deps:
 
 demo: install
 	$(BIN)/studio demo
+
+# Real-data proof of each method (SmolLM2 on CPU, before/after numbers on held-out real data):
+# `make example-<name>` trains examples/<name>.yaml end to end like the demo. DPO's example uses
+# PandaLM's votes as soft labels plus rationales (RDPO) and Flex-DPO.
+example-dpo: install
+	$(BIN)/studio demo --recipe examples/dpo-ratings-rationales.yaml
+
+example-%: install
+	@test -f examples/$*.yaml || { echo "no examples/$*.yaml: try example-dpo, -spo, -pro, -ranking, -rps"; exit 2; }
+	$(BIN)/studio demo --recipe examples/$*.yaml
 
 up: install
 	$(BIN)/studio up

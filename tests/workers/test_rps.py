@@ -101,7 +101,7 @@ def test_selection_only_run_reports_e9_and_serves_candidates(tiny_model_dir, tmp
     from workers.pipelines.train import _load_model  # serving loads the run's folder the same way
 
     _, tokenizer, model = _load_model(recipe, __import__("torch").device("cpu"))
-    served = generate_candidates(model, tokenizer, recipe, tmp_path / "run", "Say hi.", 45.0)
+    served = generate_candidates(model, tokenizer, recipe, tmp_path / "run" / "adapter", "Say hi.", [1, 1])
     assert len(served["candidates"]) == 2 and served["selected"] in (0, 1)
     assert [c["direction_deg"] for c in served["candidates"]] == [40.0, 35.0] and not served["in_coverage"]
     best = max(range(2), key=lambda i: served["candidates"][i]["score"])

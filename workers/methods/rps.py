@@ -9,6 +9,7 @@ judge never saw what selection or training used); held-out prompts are where RPS
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -125,13 +126,35 @@ def in_coverage_of(spec, angle: float) -> bool:
     return in_coverage(angle, spec.coverage_min_deg, spec.coverage_max_deg)
 
 
-def generate_candidates(model, tokenizer, recipe, run_dir: Path, prompt: str, direction: float) -> dict:
+def direction_degrees(direction) -> float:
+    """An angle in degrees from a number, [angle] or an (x, y) direction vector; None means 0°."""
+    if direction is None:
+        return 0.0
+    if isinstance(direction, int | float):
+        return float(direction)
+    values = [float(v) for v in direction]
+    if len(values) == 1:
+        return values[0]
+    if len(values) == 2 and any(values):
+        return math.degrees(math.atan2(values[1], values[0]))
+    raise UserFacingError(f"a direction is an angle in degrees or an (x, y) vector, got {direction!r}")
+
+
+def _rps_folder(path: Path) -> Path:
+    """The run's rps/ folder, given the run folder or its adapter folder."""
+    for candidate in (Path(path) / RPS_DIR, Path(path).parent / RPS_DIR):
+        if (candidate / "selection_reward_model").exists():
+            return candidate
+    raise UserFacingError(f"no RPS selection reward model next to {path}: was this run trained with rps?")
+
+
+def generate_candidates(model, tokenizer, recipe, run_dir: Path, prompt: str, direction) -> dict:
     """Serving (`studio generate --direction`): RPS's k candidates along the neighbours, each with its
-    selection score along the target, and the index of the one RPS returns."""
-    spec = recipe.method
-    selection = MultiObjectiveRewardModel.load(
-        Path(run_dir) / RPS_DIR / "selection_reward_model", MiniLMEncoder()
-    )
+    selection score along the target, and the index of the one RPS returns. `run_dir` may be the run's
+    folder or its adapter folder; `direction` an angle in degrees or an (x, y) vector."""
+    spec, direction = recipe.method, direction_degrees(direction)
+    folder = _rps_folder(run_dir)
+    selection = MultiObjectiveRewardModel.load(folder / "selection_reward_model", MiniLMEncoder())
     plan = SamplePlan()
     keys = rps_keys(plan, spec, 0, direction)
     samples = draw_samples(model, tokenizer, spec, [prompt], plan, seed=recipe.training.seed,

@@ -205,13 +205,23 @@ class ReferencePasses:
     seconds: float
 
 
+def _needs_training_pass(recipe) -> bool:
+    """Reference log-probs of the training pairs feed the loss (DPO-like methods) and E5's data check;
+    a method without a reference (listwise ranking, RPS) skips the pass unless CHES is asked for."""
+    needs_reference = RUNNERS[recipe.method.method].needs_reference
+    wants_ches = "ches" in recipe.evaluation.metrics or recipe.training.drop_top_ln_ches > 0
+    return needs_reference or wants_ches
+
+
 def _reference_passes(
-    model, tokenizer, train, heldout, progress, precision, eval_precision
+    model, tokenizer, train, heldout, progress, precision, eval_precision, training_pass: bool = True
 ) -> ReferencePasses:
     started = time.perf_counter()
     train_ches, heldout_ches = ChesCollector(len(train.pairs)), ChesCollector(len(heldout.pairs))
-    ref_train, _ = _score(model, tokenizer, train.pairs, progress, "reference log-probs (training pairs)",
-                          precision, adapter_disabled=True, on_hidden=train_ches)  # fmt: skip
+    ref_train = torch.zeros(len(train.pairs), 2)
+    if training_pass:
+        ref_train, _ = _score(model, tokenizer, train.pairs, progress, "reference log-probs (training pairs)",
+                              precision, adapter_disabled=True, on_hidden=train_ches)  # fmt: skip
     base_heldout, lengths = _score(model, tokenizer, heldout.pairs, progress, "base model on held-out pairs",
                                    eval_precision, adapter_disabled=True, on_hidden=heldout_ches)  # fmt: skip
     return ReferencePasses(
@@ -264,7 +274,10 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     base_path, tokenizer, model = _load_model(recipe, dev)
     all_train, heldout, soft_labels = _tokenize(recipe, tokenizer, split)
     precision, eval_precision = training_precision(recipe.training.precision, dev), evaluation_precision(dev)
-    passes = _reference_passes(model, tokenizer, all_train, heldout, progress, precision, eval_precision)
+    training_pass = _needs_training_pass(recipe)
+    passes = _reference_passes(
+        model, tokenizer, all_train, heldout, progress, precision, eval_precision, training_pass
+    )
     train, ref_train, kept = _drop_high_ches(recipe, all_train, passes)
     if progress.should_stop():
         raise RunCancelled("cancelled before training")
@@ -282,9 +295,12 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     if "win_rate" in ev.metrics:
         progress.message(f"win rate against the base on up to {ev.win_rate_prompts} held-out prompts")
         metrics |= win_rate_report(recipe, model, tokenizer, split, out_dir)
-    ches = ches_report(
-        passes.train_ches.ln_ches, kept, passes.heldout_ches.ln_ches, passes.base_heldout, policy
-    )
+    ches = (
+        ches_report(passes.train_ches.ln_ches, kept, passes.heldout_ches.ln_ches, passes.base_heldout, policy)
+        if training_pass
+        else {"skipped": "this method needs no reference pass over the training pairs and CHES was not "
+              "asked for", "dropped_pairs": 0}
+    )  # fmt: skip
     batches = length_grouped_batches([p.length for p in train.pairs], recipe.training.batch_size, 0)
     stats |= {
         "reference_seconds": passes.seconds,
