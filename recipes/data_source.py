@@ -78,9 +78,21 @@ class HubSource(_MappedSource):
     limit: int | None = _limit_field()
 
 
-DataSource = Annotated[Union[FileSource, HubSource], Field(discriminator="kind")]  # noqa: UP007
+class ArgillaSource(StrictModel):
+    """Train on what annotators submitted in an Argilla dataset, as last synced into the studio."""
+
+    kind: Literal["argilla"] = Field(description="Read annotations synced from an Argilla dataset.")
+    dataset: str = Field(min_length=1, max_length=200, description="The Argilla dataset's name.")
+    workspace: str = Field(
+        "studio", min_length=1, max_length=100, description="The Argilla workspace that holds the dataset."
+    )
+    limit: int | None = _limit_field()
+
+
+DataSource = Annotated[Union[FileSource, HubSource, ArgillaSource], Field(discriminator="kind")]  # noqa: UP007
 
 __all__ = [
+    "ArgillaSource",
     "DataSource",
     "FieldMapping",
     "FileSource",

@@ -43,6 +43,11 @@ def _yaml_problem(exc: yaml.YAMLError) -> Problem:
 
 
 def _resolve_data_paths(data: dict[str, Any], base_dir: str | os.PathLike) -> dict[str, Any]:
+    annotation = data.get("annotation")
+    if isinstance(annotation, dict) and isinstance(annotation.get("items"), dict):
+        # The items to annotate are read like `data`: their relative paths start at the recipe too.
+        items = _resolve_data_paths({"data": annotation["items"]}, base_dir)["data"]
+        data = {**data, "annotation": {**annotation, "items": items}}
     source = data.get("data")
     if not isinstance(source, dict) or source.get("kind") != "file":
         return data

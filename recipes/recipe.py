@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from recipes._base import StrictModel
+from recipes.annotation_spec import AnnotationSpec
 from recipes.data_source import DataSource
 from recipes.evaluation import EvaluationSpec
 from recipes.methods import MethodSpec
@@ -33,6 +34,9 @@ class Recipe(StrictModel):
     evaluation: EvaluationSpec = Field(
         default_factory=EvaluationSpec, description="Metrics computed on the held-out pairs."
     )
+    annotation: AnnotationSpec | None = Field(
+        None, description="The annotation rubric in Argilla, and the agreement gate that can block training."
+    )
 
     @model_validator(mode="after")
     def _method_fits_the_rest(self) -> "Recipe":
@@ -41,6 +45,11 @@ class Recipe(StrictModel):
         A method spec may define `check_recipe(recipe) -> list[str]`: each string names the field and
         the fix, e.g. "data.fields: the ranking method needs ranks or ratings; ...".
         """
+        if self.data.kind == "argilla" and self.annotation is None:
+            raise ValueError(
+                "annotation: a recipe that trains from an Argilla dataset needs the annotation rubric"
+                " (criteria, overall, ranking) to read the responses; add an annotation block"
+            )
         check = getattr(self.method, "check_recipe", None)
         problems = check(self) if check else []
         if problems:

@@ -10,6 +10,13 @@ from typing import Any
 
 TRAIN_TASK_NAME = "studio.train_run"
 TRAIN_QUEUE = "gpu"
+# Playground answers and merged-model exports load the model, so they go where the GPU is: the same
+# `gpu` queue. With prefetch 1 and one task per child they wait behind a training run instead of
+# competing with it for GPU memory; the studio waits with a timeout and says so.
+GENERATE_TASK_NAME = "studio.generate"
+EXPORT_MERGED_TASK_NAME = "studio.export_merged"
+# Only these tasks store a result (JSON, in Redis) for a waiting caller; training reports via the DB.
+RESULT_EXPIRES_S = 3600
 
 # Redis has no real acks: a task a worker took but did not ack is redelivered only after the
 # visibility timeout. It must outlast the longest run, or a healthy long run would be handed to a
@@ -36,4 +43,8 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
         "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
         "broker_connection_retry_on_startup": True,
         "task_default_queue": TRAIN_QUEUE,
+        # Results go to the same Redis (JSON, see above); tasks opt in with ignore_result=False.
+        "result_backend": broker_url,
+        "task_ignore_result": True,
+        "result_expires": RESULT_EXPIRES_S,
     }

@@ -118,3 +118,88 @@ class Artifact(SQLModel, table=True):
     path: str = Field(sa_type=sa.Text)
     size_bytes: int | None = Field(default=None, sa_type=sa.BigInteger)
     created_at: datetime = _timestamp(nullable=False)
+
+
+class UserRole(enum.StrEnum):
+    """What a studio user may do: viewers read, authors also edit and run, admins also manage users."""
+
+    ADMIN = "admin"
+    AUTHOR = "author"
+    VIEWER = "viewer"
+
+
+class User(SQLModel, table=True):
+    """A studio login. Only a salted scrypt hash of the password is kept (see `store.users`)."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_type=sa.String(64), unique=True, index=True)
+    role: str = Field(default=UserRole.VIEWER.value, sa_type=sa.String(16))
+    password_hash: str = Field(sa_type=sa.String(255))
+    created_at: datetime = _timestamp(nullable=False)
+    last_login_at: datetime | None = _timestamp(nullable=True)
+
+
+class AnnotationLink(SQLModel, table=True):
+    """A recipe's Argilla dataset: where it is, how far annotation got, and the last sync's outcome.
+
+    Written by the annotation tasks (`store.annotations`); read by the studio's Annotation tab.
+    """
+
+    __tablename__ = "annotation_links"
+    __table_args__ = (sa.UniqueConstraint("workspace", "dataset", name="uq_annotation_links_dataset"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipe_name: str = Field(sa_type=sa.String(200), index=True)
+    workspace: str = Field(sa_type=sa.String(100))
+    dataset: str = Field(sa_type=sa.String(200))
+    argilla_dataset_id: str | None = Field(default=None, sa_type=sa.String(36))
+    url: str | None = Field(default=None, sa_type=sa.Text)
+    status: str = Field(default="new", sa_type=sa.String(16))  # new | publishing | published | failed
+    status_reason: str | None = Field(default=None, sa_type=sa.Text)
+    published_records: int = 0
+    completed_records: int = 0
+    trained_at_completed: int = 0  # completed_records when the last webhook-triggered run started
+    progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
+    agreement: dict[str, Any] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
+    webhook_secret: str | None = Field(default=None, sa_type=sa.Text)
+    # The recipe's annotation block (AnnotationSpec as JSON) the dataset was published with: sync,
+    # export and the gate read the responses through it, also when a webhook starts the sync.
+    spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
+    last_sync_at: datetime | None = _timestamp(nullable=True)
+    last_sync_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _timestamp(nullable=False)
+    updated_at: datetime = _timestamp(nullable=False)
+
+
+class AnnotationRecord(SQLModel, table=True):
+    """One Argilla record as last synced: its fields (prompt, responses) and completion status."""
+
+    __tablename__ = "annotation_records"
+    __table_args__ = (sa.UniqueConstraint("link_id", "record_id", name="uq_annotation_records_record"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: int = Field(foreign_key="annotation_links.id", ondelete="CASCADE", index=True)
+    record_id: str = Field(sa_type=sa.String(36))  # Argilla's record UUID
+    external_id: str | None = Field(default=None, sa_type=sa.String(200))
+    status: str = Field(default="pending", sa_type=sa.String(16))
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
+
+
+class AnnotationResponse(SQLModel, table=True):
+    """One annotator's submitted response to one record; the sync's idempotency key: (link, record, user)."""
+
+    __tablename__ = "annotation_responses"
+    __table_args__ = (
+        sa.UniqueConstraint("link_id", "record_id", "user_id", name="uq_annotation_responses_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: int = Field(foreign_key="annotation_links.id", ondelete="CASCADE", index=True)
+    record_id: str = Field(sa_type=sa.String(36))
+    external_id: str | None = Field(default=None, sa_type=sa.String(200))
+    user_id: str = Field(sa_type=sa.String(36))
+    username: str = Field(sa_type=sa.String(100))
+    values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
+    updated_at: datetime | None = _timestamp(nullable=True)  # Argilla's, to skip unchanged rows

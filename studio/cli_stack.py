@@ -15,6 +15,7 @@ from rich.console import Console
 from recipes.io import load_recipe
 from recipes.recipe import Recipe
 from store import runs
+from store.annotations import ANNOTATION_QUEUE
 from store.tables import Run, RunStatus
 from studio import REPO_ROOT
 from studio.cli_errors import handle_errors, print_error
@@ -22,7 +23,9 @@ from studio.cli_render import artifact_paths, seconds_between, summary_table
 from studio.cli_wait import submit, wait_for_run
 from studio.services import (
     DEFAULT_QUEUE,
+    ArgillaService,
     RedisService,
+    StudioAppService,
     Supervisor,
     WorkerService,
     sigterm_as_interrupt,
@@ -80,10 +83,20 @@ def _forward_signals_until_exit(proc: subprocess.Popen) -> int:
 @handle_errors
 def up(
     grace: float = typer.Option(20.0, "--grace", min=0, help="Seconds a stopping worker gets to finish."),
+    argilla: bool = typer.Option(True, "--argilla/--no-argilla", help="Also start Argilla for annotation."),
+    app: bool = typer.Option(True, "--app/--no-app", help="Also start the studio web app."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Studio app address (login beyond loopback)."),
+    port: int = typer.Option(7860, "--port", help="The studio app's port."),
 ) -> None:
-    """Start Redis and one worker, print where they are, and keep them up until Ctrl-C or SIGTERM."""
+    """Start Redis, Argilla and the workers, print where they are, and keep them up until Ctrl-C/SIGTERM."""
     redis = RedisService()
-    supervisor = Supervisor([redis, WorkerService(redis, grace_s=grace)], say=console.print)
+    services = [redis, WorkerService(redis, grace_s=grace)]
+    if argilla:
+        services[1:1] = [ArgillaService(redis)]
+        services.append(WorkerService(redis, queues=ANNOTATION_QUEUE))  # publish/sync, never behind training
+    if app:
+        services.append(StudioAppService(redis, host=host, port=port))  # last: the others are ready
+    supervisor = Supervisor(services, say=console.print)
     with sigterm_as_interrupt():
         try:
             supervisor.start_all()

@@ -138,8 +138,13 @@ class WorkerService:
     name = "worker"
     startup_timeout_s = 90.0
 
-    def __init__(self, redis: RedisService, concurrency: int = 1, grace_s: float = 20.0) -> None:
+    def __init__(
+        self, redis: RedisService, concurrency: int = 1, grace_s: float = 20.0, queues: str = DEFAULT_QUEUE
+    ) -> None:
         self.redis = redis
+        self.queues = queues
+        if queues != DEFAULT_QUEUE:
+            self.name = f"worker ({queues})"
         self.concurrency = concurrency
         self.grace_s = grace_s
         self.node_name = unique_node_name()
@@ -155,7 +160,7 @@ class WorkerService:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
         self.proc = subprocess.Popen(
-            worker_command(self.concurrency, node_name=self.node_name),
+            worker_command(self.concurrency, queues=self.queues, node_name=self.node_name),
             env=worker_env(self.redis.url),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -176,6 +181,92 @@ class WorkerService:
     def stop(self, force: bool = False) -> None:
         if self.proc is not None:
             stop_process(self.proc, 0 if force else self.grace_s)
+        if self._log is not None:
+            self._log.close()
+
+
+class ArgillaService:
+    """The real argilla-server (own venv, SQLite, our Redis, its rq worker, web UI) for annotation.
+
+    `annotation.local_server` does the work; the studio only starts and watches it (docs/annotation.md).
+    """
+
+    name = "argilla"
+    startup_timeout_s = 180.0
+
+    def __init__(self, redis: RedisService) -> None:
+        self.redis = redis
+        self.server = None
+
+    def start(self) -> str:
+        from annotation.connection import argilla_home
+        from annotation.local_server.server import LocalArgilla
+
+        self.server = LocalArgilla(home=argilla_home(), redis_url=self.redis.url)
+        url = self.server.start()  # installs the server's venv on first use (a few minutes, once)
+        return f"annotation UI {url} (owner 'argilla'; password in {self.server.home / 'credentials.json'})"
+
+    def healthy(self) -> bool:
+        return self.server is not None and self.server.healthy()
+
+    def alive(self) -> bool:
+        return self.server is not None and self.server.alive()
+
+    def failure_hint(self) -> str:
+        return self.server.failure_hint() if self.server else "argilla-server was not started"
+
+    def stop(self, force: bool = False) -> None:
+        if self.server is not None:
+            self.server.stop(grace_s=0 if force else 10)
+
+
+class StudioAppService:
+    """The Gradio app (`python -m studio.app`) as a subprocess sharing our data dir and Redis."""
+
+    name = "studio"
+    startup_timeout_s = 120.0
+
+    def __init__(self, redis: RedisService, host: str = "127.0.0.1", port: int = 7860) -> None:
+        self.redis, self.host, self.port = redis, host, port
+        self.proc: subprocess.Popen | None = None
+        self.log_path: Path | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{shown}:{self.port}"
+
+    def start(self) -> str:
+        from store import settings
+
+        self.log_path = settings.data_dir() / "logs" / f"studio-{os.getpid()}.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        command = [sys.executable, "-m", "studio.app", "--host", self.host, "--port", str(self.port)]
+        # Its stdout goes to our terminal too: on first start it prints the admin password once.
+        self.proc = subprocess.Popen(
+            command, env=worker_env(self.redis.url), stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        return self.url
+
+    def healthy(self) -> bool:
+        import urllib.request
+
+        try:
+            return self.alive() and urllib.request.urlopen(self.url + "/", timeout=2).status == 200
+        except OSError:
+            return False
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def failure_hint(self) -> str:
+        return f"the studio app did not answer at {self.url} (is port {self.port} taken?)"
+
+    def stop(self, force: bool = False) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, 0 if force else 10)
         if self._log is not None:
             self._log.close()
 

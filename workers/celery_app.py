@@ -23,14 +23,17 @@ from workers.heartbeat import watch_parent_in_this_process
 # loudly instead of silently falling back to some default broker.
 UNRESOLVED_BROKER_URL = "redis://broker-url-is-resolved-when-the-worker-starts.invalid:6379/0"
 
-app = Celery("studio", include=["workers.tasks"])
+app = Celery("studio", include=["workers.tasks", "workers.annotation_tasks"])
 app.add_defaults(lambda: celery_settings(UNRESOLVED_BROKER_URL))
 
 
 @celeryd_init.connect
 def _resolve_broker_url(conf: Any = None, **_: Any) -> None:
     # STUDIO_REDIS_URL (set by `studio worker`/`studio up`), else this data dir's shared embedded Redis.
-    (conf if conf is not None else app.conf).broker_url = broker.redis_url()
+    conf = conf if conf is not None else app.conf
+    conf.broker_url = broker.redis_url()
+    # Playground/export results go back through the same Redis (store.celery_config).
+    conf.result_backend = conf.broker_url
 
 
 @worker_process_init.connect

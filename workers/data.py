@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recipes.data_source import FileSource, HubSource
+from recipes.data_source import ArgillaSource, FileSource, HubSource
 from recipes.preference_data import PreferencePair, PreferenceRecord, record_to_pairs
 from recipes.row_mapper import Skip, records_from_row
 from recipes.splits import heldout_split, leakage
@@ -187,6 +187,10 @@ def _no_usable_rows(loaded: LoadedPairs, where: str) -> UserFacingError:
 
 def _read(source: FileSource | HubSource) -> tuple[LoadedPairs, LoadedPairs | None, str]:
     """(main pairs, fixed held-out pairs or None, a name for messages)."""
+    if isinstance(source, ArgillaSource):
+        from workers.argilla_data import read_argilla
+
+        return read_argilla(source), None, f"argilla:{source.workspace}/{source.dataset}"
     if isinstance(source, FileSource):
         main = pairs_from_rows(file_rows(source.path, source.format), source, source.limit)
         fixed = source.heldout_path and pairs_from_rows(
@@ -215,7 +219,7 @@ def load_and_split(
     main, fixed, where = _read(source)
     if not main.pairs:
         raise _no_usable_rows(main, where)
-    report = _summary("data", main)
+    report = _summary("data", main) | getattr(main, "report", {})  # Argilla: the annotation snapshot
     judge, pool = (
         _set_judge_aside(main.pairs, fixed, judge_fraction, seed) if judge_fraction else ([], main.pairs)
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from store.celery_config import TRAIN_TASK_NAME
+from typing import Any
+
+from store.celery_config import EXPORT_MERGED_TASK_NAME, GENERATE_TASK_NAME, TRAIN_TASK_NAME
 from workers import lifecycle
 from workers.celery_app import app
 
@@ -11,3 +13,21 @@ from workers.celery_app import app
 def train_run(run_id: str) -> str:
     """Train one run; every bookkeeping step (status, heartbeat, artifacts) is in `lifecycle`."""
     return lifecycle.execute(run_id)
+
+
+@app.task(name=GENERATE_TASK_NAME, ignore_result=False)
+def generate(
+    run_id: str | None, prompt: str, max_new_tokens: int = 64, direction: list[float] | None = None
+) -> dict[str, Any]:
+    """The playground's base vs adapter answers (JSON); the pipeline is imported only when called."""
+    from workers.pipelines.generate import answer
+
+    return answer(run_id, prompt, max_new_tokens, direction)
+
+
+@app.task(name=EXPORT_MERGED_TASK_NAME, ignore_result=False)
+def export_merged(run_id: str) -> dict[str, Any]:
+    """Merge a run's adapter into its base model under the run's folder; {"path", "metadata"}."""
+    from workers.pipelines.export import export_merged as merge
+
+    return merge(run_id)

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from recipes import DPOSpec, RecipeError, parse_recipe
+from recipes import METHOD_SPECS, DPOSpec, RecipeError, parse_recipe
 from recipes.errors import Problem, problems_from_validation_error
 
 BASE = """
@@ -36,7 +36,8 @@ def test_unknown_key_without_a_close_match_has_no_suggestion():
 
 def test_wrong_method_name_lists_the_valid_ones():
     found = problems(BASE.replace("{method: dpo}", "{method: dpp}"))
-    assert found == {"method": "'dpp' is not a known method (did you mean 'dpo'?); choose one of: dpo"}
+    valid = ", ".join(sorted(METHOD_SPECS))  # every registered method, so a new one needs no edit here
+    assert found == {"method": f"'dpp' is not a known method (did you mean 'dpo'?); choose one of: {valid}"}
 
 
 def test_missing_method_tag_and_missing_required_fields():
@@ -47,7 +48,7 @@ def test_missing_method_tag_and_missing_required_fields():
 
 def test_wrong_data_kind_lists_the_kinds():
     found = problems(BASE.replace("kind: file", "kind: s3"))
-    assert found["data"] == "'s3' is not a known kind; choose one of: file, hub"
+    assert found["data"] == "'s3' is not a known kind; choose one of: argilla, file, hub"
 
 
 def test_literal_errors_in_lists_keep_the_index():

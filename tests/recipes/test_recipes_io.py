@@ -63,6 +63,7 @@ def test_dump_writes_every_default_in_field_order():
         "method",
         "training",
         "evaluation",
+        "annotation",
     ]
     assert "  beta: 0.1" in dumped and "  heldout_fraction: 0.2" in dumped and "  revision: null" in dumped
     data_block = dumped.split("data:\n")[1]

@@ -1,0 +1,183 @@
+"""Studio page-load benchmark: a busy database (200 runs, 50,000 run events), the real app in its own
+process, Debian's Chromium through Playwright. Measures, in the browser, the first page load (navigation
+until the Runs data is on screen) and each tab switch (click until the tab's content is visible and the
+app's requests for it are answered). Target: every number under 1 s.
+
+    PYTHONPATH=. .venv/bin/python bench/ui_load.py --out docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run directly, without PYTHONPATH
+    sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+# tab name → an element that only that tab shows
+TABS = {"Annotation": "#annotation-state", "Runs": "#run-progress", "Results": "#report-picker",
+        "Playground": "#play-prompt", "Recipes": "#recipe-yaml"}  # fmt: skip
+
+
+def fill_database(runs_count: int, events_count: int) -> None:
+    """Real rows through the store's tables (bulk inserts: the benchmark is the UI, not the writes)."""
+    import sqlalchemy as sa
+
+    from store import runs
+    from store.column_types import utcnow
+    from store.db import get_engine, session_scope
+    from store.tables import Run, RunEvent
+
+    statuses = ["succeeded"] * 6 + ["failed", "cancelled", "queued", "running"]
+    rng = random.Random(0)
+    ids = []
+    with session_scope():
+        pass  # migrate
+    now = utcnow()
+    run_rows = []
+    for index in range(runs_count):
+        run_id = runs.new_run_id() + f"{index:03d}"
+        ids.append(run_id)
+        status = statuses[index % len(statuses)]
+        run_rows.append(_run_row(run_id, f"bench-{index}", status, now, events_count // runs_count))
+    per_run = events_count // runs_count
+    event_rows = [_event_row(run_id, step, per_run, now, rng) for run_id in ids for step in range(per_run)]
+    with get_engine().begin() as connection:
+        connection.execute(sa.insert(Run), run_rows)
+        connection.execute(sa.insert(RunEvent), event_rows)
+
+
+def _run_row(run_id: str, name: str, status: str, now, total: int) -> dict:
+    return {
+        "id": run_id, "recipe_name": name, "recipe_yaml": "name: bench\n", "recipe_hash": "0" * 64,
+        "schema_version": 1, "status": status, "created_at": now, "started_at": now, "heartbeat_at": now,
+        "cancel_requested": False, "metrics": {}, "attempts": 1, "progress_step": 0, "progress_total": total,
+    }  # fmt: skip
+
+
+def _event_row(run_id: str, step: int, total: int, now, rng: random.Random) -> dict:
+    metrics = {"rewards/accuracy": rng.random(), "rewards/margin": rng.random(),
+               "logps/chosen": -300 + rng.random(), "logps/rejected": -301 + rng.random()}  # fmt: skip
+    loss = 0.7 - step * 1e-3 + rng.random() * 0.01
+    return {"run_id": run_id, "step": step + 1, "total": total, "loss": loss, "metrics": metrics,
+            "message": None, "created_at": now}  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app(port: int, env: dict[str, str]) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "studio.app", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("the studio app did not start")
+
+
+def idle(page, quiet_ms: int = 150) -> None:
+    """Wait until Gradio has no request in flight (its status trackers are gone) for a moment."""
+    page.wait_for_function("!document.querySelector('.pending, .generating')", timeout=30_000)
+    page.wait_for_timeout(quiet_ms)
+
+
+def measure(url: str, repeats: int) -> dict[str, list[float]]:
+    from playwright.sync_api import sync_playwright
+
+    timings: dict[str, list[float]] = {"first page load": [], **{f"tab: {t}": [] for t in TABS}}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for _ in range(repeats):
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            start = time.perf_counter()
+            page.goto(url)
+            page.wait_for_function(
+                "document.querySelector('#signed-in')?.innerText.length > 0", timeout=60_000
+            )
+            timings["first page load"].append(time.perf_counter() - start)
+            idle(page)
+            for tab, marker in TABS.items():
+                start = time.perf_counter()
+                page.get_by_role("tab", name=tab).click()
+                page.locator(marker).first.wait_for(state="visible", timeout=30_000)
+                page.wait_for_function("!document.querySelector('.pending')", timeout=30_000)
+                timings[f"tab: {tab}"].append(time.perf_counter() - start)
+                idle(page)
+            page.close()
+        browser.close()
+    return timings
+
+
+def report(timings: dict[str, list[float]], runs_count: int, events_count: int, load_s: float) -> str:
+    lines = [
+        "",
+        f"## Studio page load (bench/ui_load.py, {dt.date.today().isoformat()})",
+        "",
+        f"{runs_count} runs and {events_count:,} run events in SQLite (filled in {load_s:.1f} s); "
+        f"the real app (`python -m studio.app`, no login) and Debian's Chromium (headless) on "
+        f"{platform.machine()} with {os.cpu_count()} CPUs, shared with other work. Median and worst of "
+        f"{len(next(iter(timings.values())))} page loads, in seconds. Target: under 1 s.",
+        "",
+        "| what | median s | worst s |",
+        "|---|---|---|",
+    ]
+    for name, values in timings.items():
+        ordered = sorted(values)
+        median = ordered[(len(ordered) - 1) // 2]
+        lines.append(f"| {name} | {median:.2f} | {ordered[-1]:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="Append the results section to this Markdown file.")
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="studio-ui-bench-"))
+    os.environ["STUDIO_DATA_DIR"] = str(data_dir)
+    os.environ.pop("STUDIO_DATABASE_URL", None)
+    os.environ["STUDIO_REDIS_URL"] = "redis://127.0.0.1:1/0"  # the pages never enqueue; no broker needed
+    start = time.perf_counter()
+    fill_database(args.runs, args.events)
+    load_s = time.perf_counter() - start
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STUDIO_REQUIRE_LOGIN": ""}
+    proc = start_app(port, env)
+    try:
+        timings = measure(f"http://127.0.0.1:{port}/", args.repeats)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    text = report(timings, args.runs, args.events, load_s)
+    print(text)
+    if args.out:
+        with args.out.open("a", encoding="utf-8") as handle:  # append: others add sections too
+            handle.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Renders a `studio.forms` tree as Gradio widgets, each with its error line right under it.
+
+Widget kinds map one to one: number/integer → Number (bounds in the help text, not as clamps, so a
+wrong value is shown as a problem next to the field instead of being silently corrected), choice →
+Dropdown, flag → Checkbox, choices → CheckboxGroup, text/list → Textbox, column → Dropdown offering
+the uploaded file's columns, yaml → a one-line inline-YAML Textbox. Unions get a Radio picker that
+shows only the picked member's widgets; optional sections get an on/off Checkbox.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from studio import forms
+from studio.forms import PICKER, TOGGLE, Choice, Field, Section
+
+
+def elem_id(key: str, prefix: str = "field") -> str:
+    """A stable DOM id for a widget key (the browser tests find fields by it)."""
+    return f"{prefix}-" + re.sub(r"[^A-Za-z0-9_-]+", "-", key or "root")
+
+
+@dataclass
+class RenderedForm:
+    tree: Section
+    widgets: dict[str, Any] = field(default_factory=dict)  # key → input component
+    errors: dict[str, gr.Markdown] = field(default_factory=dict)  # key → its error line
+    groups: dict[str, Any] = field(default_factory=dict)  # variant / optional section key → container
+    columns: list[str] = field(default_factory=list)  # keys of column widgets
+    namespace: str = ""  # DOM id prefix, so two forms on one page do not share ids
+
+    def id(self, key: str, kind: str = "field") -> str:
+        return elem_id(key, f"{self.namespace}{kind}")
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.widgets)
+
+    @property
+    def inputs(self) -> list[Any]:
+        return list(self.widgets.values())
+
+    def values(self, args: tuple | list) -> dict[str, Any]:
+        return dict(zip(self.keys, args, strict=True))
+
+    def widget_updates(self, values: dict[str, Any]) -> list[Any]:
+        return [gr.update(value=values.get(key)) for key in self.keys]
+
+    def group_updates(self, values: dict[str, Any]) -> list[Any]:
+        return [gr.update(visible=visible) for visible in self._group_visibility(values).values()]
+
+    def error_updates(self, placed: dict[str, list[str]]) -> list[Any]:
+        return [
+            gr.update(value="⚠ " + "; ".join(placed[key]), visible=True) if key in placed
+            else gr.update(value="", visible=False)
+            for key in self.errors
+        ]  # fmt: skip
+
+    def _group_visibility(self, values: dict[str, Any]) -> dict[str, bool]:
+        visible = {}
+        for node in forms.walk(self.tree):
+            if isinstance(node, Choice):
+                picked = values.get(node.key + PICKER) or node.default
+                for tag, variant in node.variants.items():
+                    visible[variant.key] = tag == picked
+            elif isinstance(node, Section) and node.optional:
+                visible[node.key] = bool(values.get(node.key + TOGGLE))
+        return {key: visible.get(key, True) for key in self.groups}
+
+
+def render(
+    tree: Section,
+    values: dict[str, Any],
+    before: dict[str, Callable[[], None]] | None = None,
+    namespace: str = "",
+) -> RenderedForm:
+    """Build the widgets inside the current Blocks context; `before[path]()` runs just before that
+    node is rendered (the recipes tab puts the upload box above the data source)."""
+    form = RenderedForm(tree, namespace=namespace)
+    for child in tree.children:
+        _render_node(form, child, values, before or {})
+    return form
+
+
+def _render_node(form: RenderedForm, node: Any, values: dict, before: dict) -> None:
+    if node.path in before and not isinstance(node, Field):
+        before[node.path]()
+    if isinstance(node, Field):
+        _render_field(form, node, values.get(node.key))
+    elif isinstance(node, Choice):
+        _render_choice(form, node, values, before)
+    elif isinstance(node, Section):
+        _render_section(form, node, values, before)
+
+
+def _render_section(form: RenderedForm, section: Section, values: dict, before: dict) -> None:
+    opened = section.path.count(".") <= 1  # deeper sections start folded
+    with gr.Accordion(section.label, open=opened, elem_id=form.id(section.key, "section")):
+        if section.help:
+            gr.Markdown(section.help, elem_classes=["section-help"])
+        if section.optional:
+            _render_toggle(form, section, values)
+            with gr.Group(visible=bool(values.get(section.key + TOGGLE))) as group:
+                _render_children(form, section, values, before)
+            form.groups[section.key] = group
+        else:
+            _render_children(form, section, values, before)
+
+
+def _render_toggle(form: RenderedForm, section: Section, values: dict) -> None:
+    key = section.key + TOGGLE
+    form.widgets[key] = gr.Checkbox(
+        value=bool(values.get(key)), label=f"Set {section.label.lower()}", elem_id=form.id(key)
+    )
+    form.errors[key] = gr.Markdown(
+        "", visible=False, elem_id=form.id(key, "error"), elem_classes=["field-error"]
+    )
+
+
+def _render_children(form: RenderedForm, section: Section, values: dict, before: dict) -> None:
+    for child in section.children:
+        _render_node(form, child, values, before)
+
+
+def _render_choice(form: RenderedForm, choice: Choice, values: dict, before: dict) -> None:
+    key = choice.key + PICKER
+    picked = values.get(key) or choice.default
+    with gr.Accordion(choice.label, open=True, elem_id=form.id(choice.key, "section")):
+        form.widgets[key] = gr.Radio(
+            choices=list(choice.variants), value=picked, label=f"{choice.label}: {choice.tag}",
+            info=choice.help, elem_id=form.id(key),
+        )  # fmt: skip
+        form.errors[key] = gr.Markdown("", visible=False, elem_id=form.id(key, "error"),
+                                       elem_classes=["field-error"])  # fmt: skip
+        for tag, variant in choice.variants.items():
+            with gr.Group(visible=tag == picked, elem_id=form.id(variant.key, "variant")) as group:
+                if variant.help:
+                    gr.Markdown(f"**{tag}** — {variant.help}", elem_classes=["section-help"])
+                _render_children(form, variant, values, before)
+            form.groups[variant.key] = group
+
+
+def _render_field(form: RenderedForm, node: Field, value: Any) -> None:
+    label = node.label + (" *" if node.required else "")
+    common = {"label": label, "info": node.help or None, "elem_id": form.id(node.key)}
+    form.widgets[node.key] = _widget(node, value, common)
+    if node.column:
+        form.columns.append(node.key)
+    form.errors[node.key] = gr.Markdown("", visible=False, elem_id=form.id(node.key, "error"),
+                                        elem_classes=["field-error"])  # fmt: skip
+
+
+def _widget(node: Field, value: Any, common: dict[str, Any]) -> Any:
+    if node.kind in ("number", "integer") and node.nullable:
+        # A Number widget cannot be empty (it sends 0): an optional number is a text box, empty = unset.
+        shown = "" if value is None else str(value)
+        return gr.Textbox(value=shown, lines=1, max_lines=1, placeholder="empty = not set", **common)
+    if node.kind in ("number", "integer"):
+        return gr.Number(value=value, precision=0 if node.kind == "integer" else None, **common)
+    if node.kind == "choice":
+        choices = list(node.choices) + ([""] if node.nullable else [])
+        return gr.Dropdown(choices=choices, value=value if value is not None else "", **common)
+    if node.kind == "flag":
+        return gr.Checkbox(value=bool(value), **common)
+    if node.kind == "choices":
+        return gr.CheckboxGroup(choices=list(node.choices), value=value or [], **common)
+    if node.column:
+        return gr.Dropdown(choices=[], value=value or None, allow_custom_value=True, **common)
+    placeholder = "inline YAML, e.g. {key: value}" if node.kind == "yaml" else None
+    if node.kind in ("list", "strlist"):
+        placeholder = "comma-separated"
+    return gr.Textbox(value=value or "", lines=1, max_lines=4, placeholder=placeholder, **common)
+
+
+def pickers_and_toggles(form: RenderedForm) -> list[str]:
+    """Keys of the widgets that change which other widgets are visible."""
+    return [key for key in form.keys if key.endswith((PICKER, TOGGLE))]
