@@ -81,6 +81,11 @@ def evaluate_directions(spec, inputs, selection_model, judge_model) -> dict[str,
     if not prompts:
         return {}
     plan, pools = _plan(spec, prompts)
+    if inputs.progress is not None:
+        inputs.progress.message(
+            f"RPS vs baseline: {len(plan.keys)} samples for {len(prompts)} held-out prompts "
+            f"× {len(spec.eval_directions_deg)} directions"
+        )
     samples = draw_samples(
         inputs.model, inputs.tokenizer, spec, prompts, plan, seed=inputs.recipe.training.seed,
         use_chat_template=inputs.recipe.model.use_chat_template,

@@ -16,7 +16,7 @@ from recipes._base import StrictModel
 class RPSSpec(StrictModel):
     """RPS — robust preference selection at inference over a direction grid (Mao et al. 2026)."""
 
-    DATA_SHAPE: ClassVar[str] = "responses with several objective scores"
+    DATA_SHAPE: ClassVar[str] = "rated_responses"  # several objective scores per response
     PAPER: ClassVar[str] = "https://arxiv.org/abs/2510.20498"
 
     method: Literal["rps"] = Field(description="Training method; 'rps' is Robust Preference Selection.")

@@ -238,3 +238,27 @@ def test_base_model_encoder_disables_the_adapter(tiny_model_dir):
     encoder = BaseModelEncoder(policy, tokenizer)
     assert torch.allclose(encoder.encode(["Hi", "Name a fruit."], ["Hello.", "Apple"]), plain, atol=1e-6)
     assert encoder.name.startswith("base:")
+
+
+def test_response_pooling_averages_only_the_response_tokens_and_survives_save_load(tmp_path):
+    import torch
+
+    from workers.reward_models import MiniLMEncoder, MultiObjectiveRewardModel
+    from workers.reward_models.encoders import pooling_mask
+
+    mask = torch.ones(2, 6, dtype=torch.long)
+    assert pooling_mask(mask, [2, 4], [5, 6]).tolist() == [[0, 0, 1, 1, 1, 0], [0, 0, 0, 0, 1, 1]]
+    encoder = MiniLMEncoder(pool="response")
+    long_prompt = "Tell me about the history of the city and its bridges. " * 12
+    a, b = encoder.encode([long_prompt] * 2, ["The bridge opened in 1883.", "I like turtles a lot."])
+    a_all, b_all = MiniLMEncoder().encode(
+        [long_prompt] * 2, ["The bridge opened in 1883.", "I like turtles a lot."]
+    )
+    # With a long prompt, all-token pooling makes two different replies look alike; response pooling does not.
+    assert torch.dot(a, b) < torch.dot(a_all, b_all)
+    model = MultiObjectiveRewardModel.fit(
+        torch.stack([a, b]), {"help": ([0, 1], [1.0, 0.0])}, encoder, levels=2
+    )
+    loaded = MultiObjectiveRewardModel.load(model.save(tmp_path / "rm"))
+    assert loaded.encoder.pool == "response"
+    assert loaded.score(["q"], ["x"])["help"] == pytest.approx(model.score(["q"], ["x"])["help"])

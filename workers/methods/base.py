@@ -50,6 +50,7 @@ class EvaluationInputs:
     heldout: Tokenized
     precision: str
     out_dir: Path
+    progress: Any = None  # workers.progress.Progress: messages and cancel between long phases
 
 
 class MethodRunner:

@@ -72,7 +72,7 @@ def conditioned_examples(records, spec, tokenizer, recipe, seed: int) -> list[SF
 
 class RPSRunner(MethodRunner):
     needs_reference = False
-    data_shape = "responses with several objective scores"
+    data_shape = "rated_responses"
 
     def __init__(self, spec):
         super().__init__(spec)
@@ -87,7 +87,9 @@ class RPSRunner(MethodRunner):
             records, self.spec.judge_fraction, inputs.recipe.training.seed
         )
         try:
-            self.selection_model = fit_from_scores(selection, self.spec.objectives, MiniLMEncoder())
+            self.selection_model = fit_from_scores(
+                selection, self.spec.objectives, MiniLMEncoder(pool="response")
+            )
         except ValueError as exc:
             raise UserFacingError(f"RPS selection reward model: {exc}") from None
         if self.spec.training == "none":
@@ -110,7 +112,9 @@ class RPSRunner(MethodRunner):
 
     def report(self, inputs: EvaluationInputs) -> dict[str, Any]:
         judge = fit_from_scores(
-            self.judge_records, self.spec.objectives, BaseModelEncoder(inputs.model, inputs.tokenizer)
+            self.judge_records,
+            self.spec.objectives,
+            BaseModelEncoder(inputs.model, inputs.tokenizer, pool="response"),
         )
         return evaluate_directions(self.spec, inputs, self.selection_model, judge)
 
@@ -154,7 +158,7 @@ def generate_candidates(model, tokenizer, recipe, run_dir: Path, prompt: str, di
     folder or its adapter folder; `direction` an angle in degrees or an (x, y) vector."""
     spec, direction = recipe.method, direction_degrees(direction)
     folder = _rps_folder(run_dir)
-    selection = MultiObjectiveRewardModel.load(folder / "selection_reward_model", MiniLMEncoder())
+    selection = MultiObjectiveRewardModel.load(folder / "selection_reward_model")
     plan = SamplePlan()
     keys = rps_keys(plan, spec, 0, direction)
     samples = draw_samples(model, tokenizer, spec, [prompt], plan, seed=recipe.training.seed,

@@ -313,7 +313,7 @@ def run_recipe(recipe, out_dir: Path, progress) -> TrainResult:
     }
     metrics["ches_dropped_pairs"] = float(ches["dropped_pairs"])
     method_report = runner.report(
-        EvaluationInputs(recipe, tokenizer, model, split, heldout, eval_precision, out_dir)
+        EvaluationInputs(recipe, tokenizer, model, split, heldout, eval_precision, out_dir, progress)
     )
     metrics |= method_report.get("metrics", {})
     dropped = all_train.dropped_identical_after_truncation + heldout.dropped_identical_after_truncation

@@ -43,12 +43,17 @@ def read(directory: Path | str, kind: str) -> tuple[dict, dict[str, torch.Tensor
     return meta, load_file(str(folder / f"{kind}.safetensors"))
 
 
+MINILM_POOLS = {MINILM_NAME: "all", f"{MINILM_NAME}:response-pool": "response"}
+
+
 def matching_encoder(meta: dict, encoder: Encoder | None) -> Encoder:
-    """The encoder handed in if its name matches the saved one; MiniLM is rebuilt from its name alone."""
+    """The encoder handed in if its name matches the saved one; MiniLM (either pooling) is rebuilt from
+    its name alone, so a caller never has to know how the heads were pooled."""
+    saved = meta["encoder"]
+    if saved in MINILM_POOLS and (encoder is None or isinstance(encoder, MiniLMEncoder)):
+        return MiniLMEncoder(pool=MINILM_POOLS[saved])
     if encoder is None:
-        if meta["encoder"] != MINILM_NAME:
-            raise ValueError(f"heads were fitted on {meta['encoder']!r}: pass that encoder to load()")
-        return MiniLMEncoder()
+        raise ValueError(f"heads were fitted on {saved!r}: pass that encoder to load()")
     if encoder.name != meta["encoder"]:
         raise ValueError(f"heads were fitted on {meta['encoder']!r}, not on {encoder.name!r}")
     return encoder

@@ -89,22 +89,47 @@ def _padded(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, t
     return ids, mask
 
 
+def pooling_mask(
+    mask: torch.Tensor, starts: Sequence[int], ends: Sequence[int] | None = None
+) -> torch.Tensor:
+    """The attention mask with everything before each row's response start (and from its end) zeroed."""
+    pooled = mask.clone()
+    for row, start in enumerate(starts):
+        pooled[row, :start] = 0
+        if ends is not None:
+            pooled[row, ends[row] :] = 0
+    return pooled
+
+
 class MiniLMEncoder:
-    """all-MiniLM-L6-v2 sentence embeddings of prompt + "\\n\\n" + response (384-d, unit norm, frozen)."""
+    """all-MiniLM-L6-v2 sentence embeddings of prompt + "\\n\\n" + response (384-d, unit norm, frozen).
+
+    pool="all" averages every token (sentence-transformers' default); pool="response" averages only the
+    response's tokens, still contextualised by the prompt. Use "response" to compare responses to one
+    long prompt: averaged over all tokens, a 250-token prompt drowns a 30-token reply's differences.
+    """
 
     name = MINILM_NAME
 
-    def __init__(self, batch_size: int = 32, device: str = "cpu"):
+    def __init__(self, batch_size: int = 32, device: str = "cpu", pool: str = "all"):
+        if pool not in ("all", "response"):
+            raise ValueError(f"pool must be 'all' or 'response', got {pool!r}")
         self.batch_size = batch_size
         self.device = device
+        self.pool = pool
+        if pool == "response":
+            self.name = f"{MINILM_NAME}:response-pool"
 
-    def _row(self, tokenizer, prompt: str, response: str) -> list[int]:
+    def _row(self, tokenizer, prompt: str, response: str) -> tuple[list[int], int]:
+        """(ids, index of the first response token)."""
         # BERT's tokenizer treats "\n\n" as whitespace, so tokenizing the halves apart gives the same ids
         # as tokenizing the joined text, and lets the cut favour the response (fit_to_budget).
         p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         r = tokenizer(response, add_special_tokens=False)["input_ids"]
-        body = fit_to_budget(p, r, MINILM_MAX_TOKENS - 2)
-        return [tokenizer.cls_token_id, *body, tokenizer.sep_token_id]
+        budget = MINILM_MAX_TOKENS - 2
+        body = fit_to_budget(p, r, budget)
+        kept_prompt = min(len(p), max(budget - len(r), budget // 4))
+        return [tokenizer.cls_token_id, *body, tokenizer.sep_token_id], 1 + kept_prompt
 
     @torch.no_grad()
     def encode(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
@@ -112,11 +137,15 @@ class MiniLMEncoder:
         rows = [self._row(tokenizer, p, r) for p, r in zip(prompts, responses, strict=True)]
         out = []
         for start in range(0, len(rows), self.batch_size):
-            ids, mask = _padded(rows[start : start + self.batch_size], tokenizer.pad_token_id)
+            chunk = rows[start : start + self.batch_size]
+            ids, mask = _padded([ids for ids, _ in chunk], tokenizer.pad_token_id)
             hidden = model(
                 input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
             ).last_hidden_state
-            out.append(mean_pool(hidden, mask.to(self.device)).cpu())
+            pool = mask
+            if self.pool == "response":  # response tokens only, without the closing [SEP]
+                pool = pooling_mask(mask, [s for _, s in chunk], [len(ids) - 1 for ids, _ in chunk])
+            out.append(mean_pool(hidden, pool.to(self.device)).cpu())
         return torch.cat(out) if out else torch.zeros(0, model.config.hidden_size)
 
 
@@ -125,9 +154,12 @@ class BaseModelEncoder:
 
     def __init__(
         self, model, tokenizer, *, max_length: int = 512, max_prompt_length: int = 256,
-        batch_size: int = 8, use_chat_template: bool = True, name: str | None = None,
+        batch_size: int = 8, use_chat_template: bool = True, name: str | None = None, pool: str = "all",
     ):  # fmt: skip
+        if pool not in ("all", "response"):
+            raise ValueError(f"pool must be 'all' or 'response', got {pool!r}")
         self.model = model
+        self.pool = pool  # "response": average the response's positions only (see MiniLMEncoder)
         self.pad_id = tokenizer.pad_token_id
         self.ids = PairTokenizer(
             tokenizer, max_length=max_length, max_prompt_length=max_prompt_length,
@@ -136,10 +168,14 @@ class BaseModelEncoder:
         self.max_length = max_length
         self.batch_size = batch_size
         self.name = name or f"base:{getattr(model.config, '_name_or_path', 'model')}"
+        if pool == "response":
+            self.name += ":response-pool"
 
-    def _row(self, prompt: str, response: str) -> list[int]:
+    def _row(self, prompt: str, response: str) -> tuple[list[int], int]:
+        """(ids, index of the first response token)."""
         prompt_ids = self.ids.prompt_ids(prompt)
-        return prompt_ids + self.ids.response_ids(response)[: max(self.max_length - len(prompt_ids), 1)]
+        response_ids = self.ids.response_ids(response)[: max(self.max_length - len(prompt_ids), 1)]
+        return prompt_ids + response_ids, len(prompt_ids)
 
     @torch.no_grad()
     def encode(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
@@ -155,9 +191,11 @@ class BaseModelEncoder:
         out = []
         with off:
             for start in range(0, len(rows), self.batch_size):
-                ids, mask = _padded(rows[start : start + self.batch_size], self.pad_id)
+                chunk = rows[start : start + self.batch_size]
+                ids, mask = _padded([ids for ids, _ in chunk], self.pad_id)
                 decoder = self.model.get_decoder()
                 hidden = decoder(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
-                out.append(mean_pool(hidden, mask.to(device)).cpu())
+                pool = pooling_mask(mask, [s for _, s in chunk]) if self.pool == "response" else mask
+                out.append(mean_pool(hidden, pool.to(device)).cpu())
         self.model.train(was_training)
         return torch.cat(out) if out else torch.zeros(0, self.model.config.hidden_size)
