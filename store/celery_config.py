@@ -15,6 +15,9 @@ TRAIN_QUEUE = "gpu"
 # competing with it for GPU memory; the studio waits with a timeout and says so.
 GENERATE_TASK_NAME = "studio.generate"
 EXPORT_MERGED_TASK_NAME = "studio.export_merged"
+# `studio eval`: re-evaluates a finished run's adapter on the `gpu` queue, fire-and-forget like training;
+# progress and the outcome come back as the run's events (its status never changes).
+EVAL_TASK_NAME = "studio.eval_run"
 # Only these tasks store a result (JSON, in Redis) for a waiting caller; training reports via the DB.
 RESULT_EXPIRES_S = 3600
 

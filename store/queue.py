@@ -16,6 +16,7 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 
 from store.broker import redis_url
 from store.celery_config import (
+    EVAL_TASK_NAME,
     EXPORT_MERGED_TASK_NAME,
     GENERATE_TASK_NAME,
     TRAIN_QUEUE,
@@ -31,6 +32,7 @@ __all__ = [
     "TaskFailed",
     "TaskTimeout",
     "call_task",
+    "enqueue_eval",
     "enqueue_train",
     "export_merged",
     "generate",
@@ -48,6 +50,16 @@ class TaskFailed(StoreError, RuntimeError):
 def enqueue_train(run_id: str) -> str:
     """Put `studio.train_run(run_id)` on the `gpu` queue; return the Celery task id."""
     result = _client(redis_url()).send_task(TRAIN_TASK_NAME, args=[run_id], queue=TRAIN_QUEUE)
+    return result.id
+
+
+def enqueue_eval(run_id: str, metrics: list[str] | None, evaluation_id: str) -> str:
+    """Put `studio.eval_run(run_id, metrics, evaluation_id)` on the `gpu` queue; return the task id.
+
+    `metrics` None means the recipe's own suite; the outcome arrives as events of the run.
+    """
+    kwargs = {"run_id": run_id, "metrics": metrics, "evaluation_id": evaluation_id}
+    result = _client(redis_url()).send_task(EVAL_TASK_NAME, kwargs=kwargs, queue=TRAIN_QUEUE)
     return result.id
 
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from recipes.errors import RecipeError
 from recipes.io import load_recipe
 from store.tables import RunStatus
-from studio import cli_compare, cli_stack, cli_studio
+from studio import cli_annotate, cli_compare, cli_eval, cli_stack, cli_studio
 from studio.cli_errors import handle_errors, print_problems
 from studio.cli_render import result_json
 from studio.cli_runs import runs_app
@@ -82,9 +82,11 @@ app.command("worker")(cli_stack.worker)
 app.command("up")(cli_stack.up)
 app.command("demo")(cli_stack.demo)
 app.command("compare")(cli_compare.compare)
+app.command("eval")(cli_eval.eval_command)
 app.command("app")(cli_studio.app_command)
 app.command("generate")(cli_studio.generate)
 app.add_typer(cli_studio.users_app, name="users")
+app.add_typer(cli_annotate.annotate_app, name="annotate")
 
 
 def main() -> None:

@@ -63,11 +63,15 @@ def png_bytes(fig: Figure) -> bytes:
 def _figure(width: float = 6.4, height: float = 3.2) -> tuple[Figure, Any]:
     fig = Figure(figsize=(width, height), layout="constrained")
     ax = fig.add_subplot()
+    _style(ax)
+    return fig, ax
+
+
+def _style(ax: Any) -> None:
     ax.grid(True, color="#e5e7eb", linewidth=0.8)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    return fig, ax
 
 
 def _title(fig: Figure, text: str) -> None:
@@ -185,4 +189,45 @@ def bar_figure(groups: dict[str, dict[str, int]], title: str) -> Figure:
     _title(fig, title)
     if len(groups) > 1:
         ax.legend(frameon=False)
+    return fig
+
+
+# E9 per-direction rows (workers.evaluators.directional.per_direction): the keys this plot reads.
+DIRECTION_KEYS = ("target_deg", "projected_reward_rps", "projected_reward_baseline", "win_rate_no_ties")
+
+
+def _number(row: dict[str, Any], key: str) -> float:
+    """A row's value as a float; NaN (a gap in the line) where it is missing or not a finite number."""
+    value = row.get(key)
+    return float(value) if finite(value) else math.nan
+
+
+def directional_figure(rows: Sequence[dict[str, Any]], coverage: Sequence[Any] | None = None) -> Figure:
+    """E9 per target angle: the judge's projected reward of RPS's pick and of the same-compute baseline's
+    (top), and RPS's win rate without ties with its interval (bottom, 50 % dashed). The directions the
+    training data covers are shaded: off them RPS is expected to help most."""
+    rows = sorted((r for r in rows if finite(r.get("target_deg"))), key=lambda r: r["target_deg"])
+    angles = [float(r["target_deg"]) for r in rows]
+    fig = Figure(figsize=(6.4, 5.0), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    shade = coverage is not None and len(coverage) == 2 and all(finite(c) for c in coverage)
+    for ax in (top, bottom):
+        _style(ax)
+        if shade:
+            ax.axvspan(*coverage, color=GREEN, alpha=0.1, linewidth=0, label="training coverage")
+    top.plot(angles, [_number(r, "projected_reward_rps") for r in rows], color=BLUE, marker="o", label="RPS")
+    top.plot(angles, [_number(r, "projected_reward_baseline") for r in rows], color=ORANGE, marker="s",
+             label="same-compute baseline")  # fmt: skip
+    top.set_ylabel("projected reward (judge)")
+    top.legend(frameon=False, fontsize=8)
+    rates = [_number(r, "win_rate_no_ties") for r in rows]
+    low = [rate - _number(r, "win_rate_ci_low") for r, rate in zip(rows, rates, strict=True)]
+    high = [_number(r, "win_rate_ci_high") - rate for r, rate in zip(rows, rates, strict=True)]
+    errors = [[0.0 if math.isnan(v) else max(v, 0.0) for v in side] for side in (low, high)]
+    bottom.errorbar(angles, rates, yerr=errors, color=BLUE, marker="o", capsize=3, linewidth=1.4)
+    bottom.axhline(0.5, color=GREY, linestyle="--", linewidth=1)
+    bottom.set_ylim(0, 1)
+    bottom.set_ylabel("RPS win rate, no ties")
+    bottom.set_xlabel("target direction (degrees)")
+    _title(fig, "Directional evaluation (E9): RPS vs the same-compute baseline")
     return fig

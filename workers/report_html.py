@@ -84,18 +84,24 @@ def write_html_report(out_dir: Path, report: dict[str, Any]) -> Path:
 
 def render_html(report: dict[str, Any], sink: PlotSink) -> str:
     metrics = report.get("metrics") or {}
+    # An evaluation of a finished run (`studio eval`) trained nothing: no curves, no training table.
+    evaluation = report.get("evaluation")
+    missing = "no training statistics in this report"
+    training = "" if evaluation else _plain_section("Training", report.get("training") or {}, missing)
     sections = [
         _header(report),
+        _plain_section("Evaluation", evaluation, "") if evaluation else "",
         _headline(report, metrics, sink),
-        _curves(report.get("curves"), sink),
+        "" if evaluation else _curves(report.get("curves"), sink),
         _transitions(metrics),
         _ches(report.get("ches"), sink),
         _win_rate(metrics, sink),
         _other_metrics(metrics, set(report.get("training") or {})),
         _data(report.get("data") or {}, sink),
-        _plain_section("Training", report.get("training") or {}, "no training statistics in this report"),
+        training,
+        _method_report(report.get("method_report"), sink),
     ]
-    title = _e(f"Run report: {report.get('recipe_name', 'unnamed recipe')}")
+    title = _e(_title(report))
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -178,11 +184,16 @@ def _header(report: dict[str, Any]) -> str:
     versions = report.get("versions") or {}
     chips = "".join(f"<span>{_e(name)} {_e(version)}</span>" for name, version in versions.items())
     chips_html = f'<dl class="meta"><dt>versions</dt><dd class="chips">{chips}</dd></dl>' if chips else ""
+    kind = "evaluation of a finished run" if report.get("evaluation") else "training run"
     return (
-        f"<section><h1>Run report: {_e(report.get('recipe_name', 'unnamed recipe'))}</h1>"
-        '<div class="sub">Alignment Studio training run</div>'
+        f"<section><h1>{_e(_title(report))}</h1>"
+        f'<div class="sub">Alignment Studio {kind}</div>'
         f'<dl class="meta">{meta}</dl>{chips_html}</section>'
     )
+
+
+def _title(report: dict[str, Any]) -> str:
+    return report.get("title") or f"Run report: {report.get('recipe_name', 'unnamed recipe')}"
 
 
 def _headline(report: dict[str, Any], metrics: dict[str, Any], sink: PlotSink) -> str:
@@ -327,3 +338,49 @@ def _data(data: dict[str, Any], sink: PlotSink) -> str:
             body += f"<h3>{_e(key.replace('_', ' ').capitalize())}</h3>"
             body += _table(["item", "value"], _scalar_rows(value))
     return _section("Data", body)
+
+
+def _cell(value: Any) -> str:
+    """A table cell: numbers as everywhere else in the report; a nested dict or list inline."""
+    if isinstance(value, dict):  # _num escapes what it returns: escape the keys only
+        return ", ".join(f"{_e(k)} {_num(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_num(v) for v in value)
+    return _num(value)
+
+
+def _method_report(section: Any, sink: PlotSink) -> str:
+    """A runner's own section (report["method_report"]), generically: a title, its numbers as one
+    table, then in order a line per text, a table per dict or list of rows and a line per list of
+    values; E9's per-direction rows (RPS) also as a plot."""
+    if not isinstance(section, dict) or not section:
+        return ""
+    items = {k: v for k, v in section.items() if k != "title"}
+    rows = [
+        [_e(k.replace("_", " ")), _num(v)] for k, v in items.items() if not isinstance(v, dict | list | str)
+    ]
+    body = _table(["item", "value"], rows) if rows else ""
+    for key, value in items.items():
+        label = key.replace("_", " ")
+        heading = f"<h3>{_e(label.capitalize())}</h3>"
+        if isinstance(value, str):
+            lead = "" if key == "note" else f"<strong>{_e(label)}:</strong> "
+            body += f"<p>{lead}{_e(value)}</p>"
+        elif isinstance(value, dict) and value:
+            body += heading + _table(["item", "value"], [[_e(k), _cell(v)] for k, v in value.items()])
+        elif isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
+            columns = list(dict.fromkeys(k for row in value for k in row))
+            body += heading + _table(columns, [[_cell(row.get(c, "")) for c in columns] for row in value])
+            body += _directions_plot(key, value, section.get("coverage_deg"), sink)
+        elif isinstance(value, list):
+            body += heading + f'<p class="note">{_cell(value)}</p>'
+    return _section(str(section.get("title", "Method report")), body)
+
+
+def _directions_plot(key: str, rows: list[dict[str, Any]], coverage: Any, sink: PlotSink) -> str:
+    if key != "per_direction" or not all(k in rows[0] for k in plots.DIRECTION_KEYS):
+        return ""
+    fig = plots.directional_figure(rows, coverage if isinstance(coverage, list) else None)
+    return sink.embed(
+        "directional", fig, "projected reward and win rate of RPS vs the baseline per direction"
+    )

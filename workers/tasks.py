@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.celery_config import EXPORT_MERGED_TASK_NAME, GENERATE_TASK_NAME, TRAIN_TASK_NAME
+from store.celery_config import EVAL_TASK_NAME, EXPORT_MERGED_TASK_NAME, GENERATE_TASK_NAME, TRAIN_TASK_NAME
 from workers import lifecycle
 from workers.celery_app import app
 
@@ -31,3 +31,13 @@ def export_merged(run_id: str) -> dict[str, Any]:
     from workers.pipelines.export import export_merged as merge
 
     return merge(run_id)
+
+
+@app.task(name=EVAL_TASK_NAME)
+def eval_run(
+    run_id: str, metrics: list[str] | None = None, evaluation_id: str | None = None
+) -> dict[str, Any]:
+    """Re-evaluate a succeeded run's adapter; progress and outcome are the run's events, its status stays."""
+    from workers.pipelines.reevaluate import execute
+
+    return execute(run_id, metrics, evaluation_id)
