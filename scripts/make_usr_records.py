@@ -8,9 +8,10 @@ Same inputs give byte-identical outputs. Steps:
 1. Read USR Topical-Chat (UniEval's copy): 360 rows = 60 dialogue contexts x 6 responses (the human
    original, a second human reply and four decoders), each with six human attribute scores (means of
    three annotators).
-2. One record per context (a response text repeated within a context is kept once, first row wins): the prompt is the knowledge fact plus the last turns of the dialogue, the
-   six responses, and every attribute as a list of raw scores (scales in SCALES; recipes map them to
-   [0, 1] with `fields.score_scales`). Scores are unchanged.
+2. One record per context: the prompt is the knowledge fact plus the last turns of the dialogue, the
+   responses (a text repeated within a context is kept once, first row wins), and every attribute as
+   a list of raw scores (scales in SCALES; recipes map them to [0, 1] with `fields.score_scales`).
+   Scores are unchanged.
 3. Contexts are shuffled with a fixed seed: 15 go to the held-out file, 45 to training. Every context
    is its own prompt, so the split is prompt-disjoint; responses are never shared across contexts.
 """
