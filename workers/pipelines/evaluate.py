@@ -13,6 +13,7 @@ import torch
 from workers.errors import UserFacingError
 from workers.evaluators import (
     corpus_logps,
+    dispersion,
     drift_deltas,
     drift_metrics,
     histogram,
@@ -40,6 +41,8 @@ def heldout_metrics(
         base_l, policy_l, lengths_l, soft_labels=soft_labels, beta=beta
     )
     metrics |= drift_metrics(base_l, policy_l, lengths_l)
+    # Held-out responses were never trained on: their drift is E4's dispersion onto unseen responses.
+    metrics |= dispersion([delta for pair in drift_deltas(base_l, policy_l) for delta in pair])
     return {k: float(v) if isinstance(v, bool) else v for k, v in metrics.items()}
 
 
