@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from recipes.io import dump_recipe, parse_recipe, recipe_json_schema
 from recipes.methods import METHOD_SPECS
-from tests.workers.method_cases import CASES
+from tests.workers.method_cases import CASES, tiny_recipe
 from workers.methods import RUNNERS
 from workers.pipelines.train import run_recipe
 from workers.progress import ListProgress, RunCancelled
@@ -23,21 +23,7 @@ METHODS = sorted(METHOD_SPECS)
 
 
 def _recipe(case, model_dir: Path, folder: Path):
-    training = {
-        "max_steps": 2, "batch_size": 2, "max_length": 96, "max_prompt_length": 48, "logging_steps": 1,
-        "learning_rate": 0.01, "heldout_fraction": 0.25, "precision": "fp32",
-    } | case.training  # fmt: skip
-    text = json.dumps(
-        {
-            "name": "contract",
-            "model": {"name_or_path": str(model_dir), "lora": {"r": 4, "alpha": 8}},
-            "data": case.write_data(folder),
-            "method": case.method,
-            "training": training,
-            "evaluation": {"metrics": ["ranking_accuracy", "reward_accuracy"], "bootstrap_samples": 100},
-        }
-    )
-    return parse_recipe(text)
+    return parse_recipe(json.dumps(tiny_recipe(case, model_dir, folder)))
 
 
 def test_every_method_has_a_case_and_a_runner():
@@ -74,6 +60,7 @@ def test_two_steps_move_every_lora_b_matrix(method, tmp_path, tiny_model_dir):
     losses = [loss for _, _, loss, _ in progress.logs if loss is not None]
     assert len(losses) == 2 and all(math.isfinite(loss) for loss in losses)
     assert 0.0 <= result.metrics["reward_accuracy"] <= 1.0
+    assert result.metrics["e4_dispersion_responses"] == 2 * result.metrics["heldout_pairs"]
 
 
 @pytest.mark.parametrize("method", METHODS)
