@@ -3,7 +3,8 @@
 Known SDK 2.8 problems (docs/argilla.md) and what we do:
 - ranking answers are written without ranks and read back without them: we never write rankings
   through the SDK, and read every response from the REST API (`GET /datasets/{id}/records`);
-- responses logged with `records.log` fire `record.updated` only: webhooks listen to it too.
+- responses logged with `records.log` fire `record.updated` only, which the studio's webhook does not
+  listen to (re-publishing would fire it per record): an import is followed by an explicit sync.
 Errors: an unreachable server or a 5xx becomes `ArgillaUnavailable` (the tasks retry it); anything
 else becomes `AnnotationError` with the server's message.
 """
@@ -22,7 +23,7 @@ from argilla._exceptions import ArgillaAPIError, ArgillaError
 
 from annotation.errors import AnnotationError, ArgillaUnavailable
 from annotation.layout import Layout, dataset_settings
-from recipes.annotation_spec import AnnotationSpec
+from recipes.annotation_spec import RANKING_QUESTION, AnnotationSpec
 
 PAGE = 1000  # the server's largest page for GET /datasets/{id}/records
 LOG_BATCH = 500
@@ -147,16 +148,76 @@ class ArgillaBackend:
             users = self._get("/api/v1/users")["items"]
         return Snapshot(records, responses, {user["id"]: user["username"] for user in users})
 
+    # --- imported responses -----------------------------------------------------------------------
+    def import_responses(self, dataset_id: str, answers: list[tuple[str, str, dict[str, Any]]]) -> int:
+        """Existing annotations as submitted responses: (record external id, username, {question: value}).
+
+        Written with `records.log`, so Argilla fires only `record.updated` for them (docs/argilla.md
+        trap 2). Rankings are refused: the SDK would write them without ranks (trap 1)."""
+        ranked = sorted({q for _, _, values in answers for q in values if q == RANKING_QUESTION})
+        if ranked:
+            raise AnnotationError("importing rankings is not supported (the SDK drops their ranks)")
+        repeated = len(answers) - len({(item, user) for item, user, _ in answers})
+        if repeated:
+            raise AnnotationError(f"{repeated} answers repeat an (item, annotator) pair: one response each")
+        fields = {r["external_id"]: r["fields"] for r in self.snapshot(dataset_id).records}
+        missing = sorted({item for item, _, _ in answers if item not in fields})
+        if missing:
+            raise AnnotationError(
+                f"{len(missing)} answers are for records not in the dataset, e.g. {missing[0]}"
+            )
+        with translated_errors(f"import responses into dataset {dataset_id}"):
+            users = {user["username"]: user["id"] for user in self._get("/api/v1/users")["items"]}
+            unknown = sorted({name for _, name, _ in answers if name not in users})
+            if unknown:
+                raise AnnotationError(
+                    f"no Argilla accounts for {', '.join(unknown)}: publish the rubric first"
+                )
+            by_record: dict[str, list[rg.Response]] = {}
+            for item, username, values in answers:
+                by_record.setdefault(item, []).extend(
+                    rg.Response(question, value, user_id=users[username], status="submitted")
+                    for question, value in values.items()
+                )
+            records = [rg.Record(id=item, fields=fields[item], responses=responses)
+                       for item, responses in by_record.items()]  # fmt: skip
+            dataset = self._dataset(dataset_id)
+            for start in range(0, len(records), LOG_BATCH):
+                dataset.records.log(records[start : start + LOG_BATCH], batch_size=LOG_BATCH)
+        return len(answers)
+
+    def _dataset(self, dataset_id: str) -> rg.Dataset:
+        found = self.client.datasets(id=dataset_id)
+        if found is None:
+            raise AnnotationError(f"Argilla has no dataset {dataset_id}")
+        return found.get()  # by id the SDK leaves the settings unloaded, and `records.log` needs them
+
     # --- webhooks -------------------------------------------------------------------------------
-    def ensure_webhook(self, url: str, events: list[str]) -> str:
-        """A webhook for `url` with these events (created once); returns its signing secret."""
+    def ensure_webhook(self, url: str, events: list[str], owner: str) -> str:
+        """The webhook that `owner` (a description naming this studio) registered: created once,
+        pointed at `url` with these events and enabled on every start; returns its signing secret.
+        Argilla webhooks are server-wide, so one per studio, not one per dataset."""
         with translated_errors("register the webhook"):
-            for webhook in self._get("/api/v1/webhooks")["items"]:
-                if webhook["url"] == url and sorted(webhook["events"]) == sorted(events):
-                    return webhook["secret"]
-            created = self.client.http_client.post("/api/v1/webhooks", json={"url": url, "events": events})
-            created.raise_for_status()
-            return created.json()["secret"]
+            mine = [
+                hook for hook in self._get("/api/v1/webhooks")["items"] if hook.get("description") == owner
+            ]
+            if not mine:
+                body = {"url": url, "events": events, "description": owner}
+                created = self.client.http_client.post("/api/v1/webhooks", json=body)
+                created.raise_for_status()
+                return created.json()["secret"]
+            body = {"url": url, "events": events, "enabled": True}
+            updated = self.client.http_client.patch(f"/api/v1/webhooks/{mine[0]['id']}", json=body)
+            updated.raise_for_status()
+            return updated.json()["secret"]
+
+    def disable_webhook(self, owner: str) -> None:
+        """Stop deliveries to a receiver that is going away (Argilla would retry into a closed port)."""
+        with translated_errors("disable the webhook"):
+            for hook in self._get("/api/v1/webhooks")["items"]:
+                if hook.get("description") == owner and hook["enabled"]:
+                    path = f"/api/v1/webhooks/{hook['id']}"
+                    self.client.http_client.patch(path, json={"enabled": False}).raise_for_status()
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         response = self.client.http_client.get(path, params=params)

@@ -67,6 +67,17 @@ def sync(link_id: int) -> SyncCounts:
     return annotations.apply_sync(link_id, records, submitted, summary)
 
 
+def import_responses(link_id: int, answers: list[tuple[str, str, dict[str, Any]]]) -> int:
+    """Existing annotations into the published dataset as submitted responses: (item id, username,
+    {question: value}); e.g. a data set's own annotators (`make example-argilla`). Sync brings them back."""
+    link = annotations.get_link(link_id)
+    client = backend()
+    dataset_id = link.argilla_dataset_id or client.find_dataset_id(link.dataset, link.workspace)
+    if dataset_id is None:
+        raise AnnotationError(f"Argilla has no dataset {link.workspace}/{link.dataset}; publish it first")
+    return client.import_responses(dataset_id, answers)
+
+
 def training_records(link_id: int) -> list[PreferenceRecord]:
     """One PreferenceRecord per synced submitted response (record × annotator), in a stable order."""
     link = annotations.get_link(link_id)
@@ -91,3 +102,19 @@ def snapshot_summary(link: AnnotationLink) -> dict[str, Any]:
         "progress": link.progress,
         "alpha": {name: entry.get("alpha") for name, entry in (link.agreement or {}).items()},
     }
+
+
+# Argilla 2.8 events after which a sync brings in something new: what annotators do in the UI (or through
+# `POST /records/{id}/responses`). Not `record.updated`: every re-published record fires it, and building
+# and delivering 10,000 of those costs minutes; responses imported with `records.log` fire only that
+# (docs/argilla.md trap 2), so whoever imports syncs afterwards (`studio annotate sync`).
+WEBHOOK_EVENTS = ["response.created", "response.updated", "response.deleted", "record.completed"]
+
+
+def register_webhook(url: str, owner: str) -> str:
+    """Point this studio's Argilla webhook at `url` (created once per `owner`); its signing secret."""
+    return backend().ensure_webhook(url, WEBHOOK_EVENTS, owner)
+
+
+def disable_webhook(owner: str) -> None:
+    backend().disable_webhook(owner)

@@ -24,6 +24,7 @@ ANNOTATION_QUEUE = "annotation"  # CPU work; never behind a training run on the 
 PUBLISH_TASK_NAME = "studio.annotation.publish"
 SYNC_TASK_NAME = "studio.annotation.sync"
 _CHUNK = 500
+SYNC_FLAG_TTL_S = 300  # longer than a queued sync normally waits; a dead worker's flag expires
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,52 @@ def enqueue_publish(link_id: int) -> str:
 def enqueue_sync(link_id: int) -> str:
     """`studio.annotation.sync(link_id)` on the annotation queue; the Celery task id."""
     return _send(SYNC_TASK_NAME, [link_id])
+
+
+def request_sync(link_id: int) -> bool:
+    """Enqueue a sync unless one is already waiting for a worker (webhooks fire once per response:
+    a burst of submissions becomes one sync). True if this call enqueued it. The flag is cleared by
+    the task when it starts reading Argilla, so an event that arrives during a sync queues the next
+    one; its expiry covers a worker that died before starting."""
+    import redis
+
+    from store.broker import redis_url
+
+    client = redis.Redis.from_url(redis_url(), socket_timeout=5)
+    try:
+        if not client.set(_sync_flag(link_id), "1", nx=True, ex=SYNC_FLAG_TTL_S):
+            return False
+    finally:
+        client.close()
+    enqueue_sync(link_id)
+    return True
+
+
+def sync_starting(link_id: int) -> None:
+    """Called by the sync task before it reads Argilla: later events must queue another sync."""
+    import redis
+
+    from store.broker import redis_url
+
+    client = redis.Redis.from_url(redis_url(), socket_timeout=5)
+    try:
+        client.delete(_sync_flag(link_id))
+    finally:
+        client.close()
+
+
+def _sync_flag(link_id: int) -> str:
+    return f"studio:annotation:sync-requested:{link_id}"
+
+
+def find_link_for_event(workspace: str | None, dataset: str | None, dataset_id: str | None):
+    """The link an Argilla event is about: by workspace + dataset name, else by Argilla's dataset id."""
+    link = find_link(workspace, dataset) if workspace and dataset else None
+    if link is None and dataset_id:
+        with session_scope() as session:
+            query = select(AnnotationLink).where(AnnotationLink.argilla_dataset_id == dataset_id)
+            link = session.exec(query).first()
+    return link
 
 
 def _send(name: str, args: list[Any]) -> str:

@@ -28,6 +28,7 @@ from store.errors import StoreError
 __all__ = [
     "GENERATE_TASK_NAME",
     "TRAIN_QUEUE",
+    "QueueUnavailable",
     "TRAIN_TASK_NAME",
     "TaskFailed",
     "TaskTimeout",
@@ -45,6 +46,10 @@ class TaskTimeout(StoreError, TimeoutError):
 
 class TaskFailed(StoreError, RuntimeError):
     """The worker ran the task and it raised; the message is the worker's one line."""
+
+
+class QueueUnavailable(StoreError, ConnectionError):
+    """The broker did not take the message (Redis not running or not reachable)."""
 
 
 def enqueue_train(run_id: str) -> str:
@@ -68,7 +73,13 @@ def call_task(name: str, kwargs: dict[str, Any], timeout_s: float) -> Any:
 
     On timeout the message is revoked so a worker that frees up later does not do work nobody waits for.
     """
-    result = _client(redis_url()).send_task(name, kwargs=kwargs, queue=TRAIN_QUEUE)
+    try:
+        result = _client(redis_url()).send_task(name, kwargs=kwargs, queue=TRAIN_QUEUE)
+    except Exception as exc:  # kombu / redis connection errors, after Celery's own publish retries
+        raise QueueUnavailable(
+            f"could not reach the task queue at {redis_url()} ({type(exc).__name__}): "
+            "start it with `studio up`"
+        ) from None
     try:
         return result.get(timeout=timeout_s, propagate=True, disable_sync_subtasks=False)
     except CeleryTimeout:
@@ -90,7 +101,8 @@ def generate(
     direction: tuple[float, float] | list[float] | None = None,
     timeout_s: float = 300.0,
 ) -> dict[str, Any]:
-    """`studio.generate`: {"base", "adapter", "candidates", "selected"} for one prompt."""
+    """`studio.generate`: {"base", "adapter", "candidates", "selected", "in_coverage"} for one prompt
+    (the last three are filled for RPS runs: `direction` is then the (x, y) vector of the asked angle)."""
     kwargs = {
         "run_id": run_id,
         "prompt": prompt,

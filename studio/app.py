@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from a studio
 
 import gradio as gr  # noqa: E402 - after the telemetry switch above
+from gradio.context import get_blocks_context  # noqa: E402
 
 from store.db import ensure_schema  # noqa: E402
 from store.tables import RunStatus  # noqa: E402
@@ -23,8 +26,11 @@ from studio.annotation_view import AnnotationView, StoreAnnotationView  # noqa: 
 from studio.auth import Access, check_login, first_start_password, login_required  # noqa: E402
 from studio.tabs import annotation, playground, recipes, results  # noqa: E402
 from studio.tabs import runs as runs_tab  # noqa: E402
+from studio.ui_live_form import SYNC  # noqa: E402
 
 DEFAULT_PORT = 7860
+# System fonts: the default theme's web fonts are ~140 kB more for the first page to fetch and lay out.
+THEME = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 CSS = """
 .field-error { color: #b91c1c; font-weight: 600; margin-top: -6px; }
 .section-help { color: #4b5563; font-size: 0.9em; }
@@ -36,53 +42,63 @@ def build_app(access: Access, view: AnnotationView | None = None) -> gr.Blocks:
     with gr.Blocks(title="Alignment Studio", analytics_enabled=False) as demo:
         with gr.Row():
             gr.Markdown("## Alignment Studio")
-            who = gr.Markdown("", elem_id="signed-in")
+            # Without login the greeting is fixed: no load event, no round trip before the page is ready.
+            who = gr.Markdown("" if access.login else access.greeting(None), elem_id="signed-in")
         with gr.Tabs() as tabs:
             with gr.Tab("Recipes", id="recipes", elem_id="tab-recipes"):
                 recipe_parts = recipes.build(access)
-            with gr.Tab("Annotation", id="annotation", elem_id="tab-annotation") as annotation_tab:
-                annotation_parts = annotation.build(access, view)
-            with gr.Tab("Runs", id="runs", elem_id="tab-runs"):
-                run_parts = runs_tab.build(access)
-            with gr.Tab("Results", id="results", elem_id="tab-results") as results_tab:
-                result_parts = results.build(access)
-            with gr.Tab("Playground", id="playground", elem_id="tab-playground") as playground_tab:
-                play_parts = playground.build(access)
+            with gr.Tab("Annotation", id="annotation", elem_id="tab-annotation") as tab:
+                lazy_tab(tab, lambda visits: annotation.build(access, view, visits))
+            with gr.Tab(runs_tab.TAB_LABEL, id="runs", elem_id="tab-runs") as tab:
+                rerun = partial(_wire_rerun, recipe_parts=recipe_parts, tabs=tabs)
+                lazy_tab(tab, lambda visits: runs_tab.build(access, tabs, rerun))
+            with gr.Tab("Results", id="results", elem_id="tab-results") as tab:
+                lazy_tab(tab, lambda visits: results.build(access, visits))
+            with gr.Tab("Playground", id="playground", elem_id="tab-playground") as tab:
+                lazy_tab(tab, lambda visits: playground.build(access, visits))
 
         def greeting(request: gr.Request) -> str:
             return access.greeting(request)
 
-        demo.load(greeting, None, who)
-        demo.load(
-            run_parts["load_fn"], run_parts["load_inputs"], run_parts["load_outputs"], show_progress="hidden"
-        )
-        # Lists are read when their tab opens (not on every timer tick): fresh, and cheap to switch to.
-        results_tab.select(
-            result_parts["list_fn"], None, result_parts["list_outputs"], show_progress="hidden"
-        )
-        playground_tab.select(play_parts["list_fn"], None, play_parts["picker"], show_progress="hidden")
-        annotation_tab.select(annotation_parts["load_fn"], None, annotation_parts["load_outputs"],
-                              show_progress="hidden")  # fmt: skip
-        _wire_rerun(run_parts, recipe_parts, tabs)
+        if access.login:
+            demo.load(greeting, None, who, show_progress="hidden")
     for function in demo.fns.values():
         # The studio is a web app, not an API: no endpoint docs (they would list every form field of
-        # every event, megabytes of config) and no calls from the Gradio client libraries.
+        # every event) and no calls from the Gradio client libraries.
         function.api_visibility = "private"
     return demo
 
 
-def _wire_rerun(run_parts: dict[str, Any], recipe_parts: dict[str, Any], tabs: gr.Tabs) -> None:
-    """ "Re-run with changes": the run's frozen recipe goes into the Recipes tab's YAML and form."""
+def lazy_tab(tab: gr.Tab, build: Callable[[gr.State], None]) -> None:
+    """Build the tab's content the first time it is opened in a page, not with the page: the first
+    load then carries one tab's components, not five (issue 6). Later visits keep what the user left
+    there; `build(visits)` may refresh its lists on `visits.change` (the tab's own select event is
+    taken: Gradio 6 keeps one listener per trigger once a render block adds one)."""
+    opened, visits = gr.State(False), gr.State(0)
+    tab.select(lambda n: (True, n + 1), visits, [opened, visits], show_progress="hidden")
+
+    @gr.render(triggers=[opened.change], show_progress="hidden")
+    def _content() -> None:
+        build(visits)
+        for function in get_blocks_context().fns.values():
+            function.api_visibility = "private"
+
+
+def _wire_rerun(
+    button: gr.Button, picker: gr.Dropdown, timer: gr.Timer, recipe_parts: dict[str, Any], tabs: gr.Tabs
+) -> None:
+    """ "Re-run with changes": the run's frozen recipe goes into the Recipes tab's YAML and form (and
+    the Runs tab's timer stops: switching tabs from code fires no select event)."""
 
     def run_yaml(run_id: str | None) -> list[Any]:
         run = ui_runs.find_run(run_id)
         if run is None:
             raise gr.Error("pick a run first")
-        return [run.recipe_yaml, gr.Tabs(selected="recipes")]
+        return [run.recipe_yaml, gr.Tabs(selected="recipes"), gr.Timer(active=False)]
 
     apply = recipe_parts["load_yaml"]
-    run_parts["rerun"].click(run_yaml, run_parts["picker"], [recipe_parts["code"], tabs]).then(
-        apply["fn"], apply["inputs"], apply["outputs"]
+    button.click(run_yaml, picker, [recipe_parts["code"], tabs, timer]).then(
+        apply["fn"], apply["inputs"], apply["outputs"], **SYNC
     )
 
 
@@ -99,11 +115,11 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, login: bool | None 
     demo = build_app(Access(login=login))
     demo.queue(default_concurrency_limit=4)
     running = sum(1 for r in ui_runs.recent_runs() if r.status == RunStatus.RUNNING)
-    print(f"studio: http://{host}:{port} ({'login required' if login else 'no login, loopback only'}; "
-          f"{running} run(s) running)", flush=True)  # fmt: skip
+    note = "login required" if login else "no login, loopback only"
+    print(f"studio app listening on http://{host}:{port} ({note}; {running} run(s) running)", flush=True)
     demo.launch(
         server_name=host, server_port=port, auth=check_login if login else None,
-        prevent_thread_lock=not block, css=CSS, show_error=False, quiet=True, footer_links=[],
+        prevent_thread_lock=not block, css=CSS, theme=THEME, show_error=False, quiet=True, footer_links=[],
         auth_message="Alignment Studio: sign in with your studio account.",
     )  # fmt: skip
     return demo

@@ -33,6 +33,7 @@ from studio.services import (
     worker_command,
     worker_env,
 )
+from studio.webhooks import WebhookService
 
 DEMO_RECIPE = REPO_ROOT / "examples" / "demo-dpo.yaml"
 
@@ -94,6 +95,7 @@ def up(
     if argilla:
         services[1:1] = [ArgillaService(redis)]
         services.append(WorkerService(redis, queues=ANNOTATION_QUEUE))  # publish/sync, never behind training
+        services.append(WebhookService(redis))  # Argilla events → sync (studio/webhooks.py)
     if app:
         services.append(StudioAppService(redis, host=host, port=port))  # last: the others are ready
     supervisor = Supervisor(services, say=console.print)

@@ -5,6 +5,9 @@ wrong value is shown as a problem next to the field instead of being silently co
 Dropdown, flag → Checkbox, choices → CheckboxGroup, text/list → Textbox, column → Dropdown offering
 the uploaded file's columns, yaml → a one-line inline-YAML Textbox. Unions get a Radio picker that
 shows only the picked member's widgets; optional sections get an on/off Checkbox.
+
+With `on_choice`, a union is not rendered here at all: the caller draws its picker and renders only the
+picked member on demand (`studio.ui_live_form`), so the page does not carry every method's widgets.
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ class RenderedForm:
     groups: dict[str, Any] = field(default_factory=dict)  # variant / optional section key → container
     columns: list[str] = field(default_factory=list)  # keys of column widgets
     namespace: str = ""  # DOM id prefix, so two forms on one page do not share ids
+    problems: dict[str, list[str]] = field(default_factory=dict)  # shown under their widgets when built
+    column_choices: list[str] = field(default_factory=list)  # offered by column widgets when built
+    on_choice: Callable[[RenderedForm, Choice, dict], None] | None = None  # draws unions instead of us
+    # Sections that start open; None: the top two levels. A closed section's widgets are not put on the
+    # page until it is opened, so a long form loads faster folded.
+    open_paths: frozenset[str] | None = None
+    sections: dict[str, Any] = field(default_factory=dict)  # section key → its Accordion
 
     def id(self, key: str, kind: str = "field") -> str:
         return elem_id(key, f"{self.namespace}{kind}")
@@ -48,9 +58,6 @@ class RenderedForm:
     def values(self, args: tuple | list) -> dict[str, Any]:
         return dict(zip(self.keys, args, strict=True))
 
-    def widget_updates(self, values: dict[str, Any]) -> list[Any]:
-        return [gr.update(value=values.get(key)) for key in self.keys]
-
     def group_updates(self, values: dict[str, Any]) -> list[Any]:
         return [gr.update(visible=visible) for visible in self._group_visibility(values).values()]
 
@@ -59,6 +66,14 @@ class RenderedForm:
             gr.update(value="⚠ " + "; ".join(placed[key]), visible=True) if key in placed
             else gr.update(value="", visible=False)
             for key in self.errors
+        ]  # fmt: skip
+
+    def section_updates(self, placed: dict[str, list[str]]) -> list[Any]:
+        """Open every section that holds a problem, so no problem hides in a folded section."""
+        return [
+            gr.update(open=True) if any(k.startswith(key + ".") or k == key + TOGGLE for k in placed)
+            else gr.skip()
+            for key in self.sections
         ]  # fmt: skip
 
     def _group_visibility(self, values: dict[str, Any]) -> dict[str, bool]:
@@ -78,10 +93,12 @@ def render(
     values: dict[str, Any],
     before: dict[str, Callable[[], None]] | None = None,
     namespace: str = "",
+    on_choice: Callable[[RenderedForm, Choice, dict], None] | None = None,
+    open_paths: frozenset[str] | None = None,
 ) -> RenderedForm:
     """Build the widgets inside the current Blocks context; `before[path]()` runs just before that
     node is rendered (the recipes tab puts the upload box above the data source)."""
-    form = RenderedForm(tree, namespace=namespace)
+    form = RenderedForm(tree, namespace=namespace, on_choice=on_choice, open_paths=open_paths)
     for child in tree.children:
         _render_node(form, child, values, before or {})
     return form
@@ -92,6 +109,8 @@ def _render_node(form: RenderedForm, node: Any, values: dict, before: dict) -> N
         before[node.path]()
     if isinstance(node, Field):
         _render_field(form, node, values.get(node.key))
+    elif isinstance(node, Choice) and form.on_choice is not None:
+        form.on_choice(form, node, values)
     elif isinstance(node, Choice):
         _render_choice(form, node, values, before)
     elif isinstance(node, Section):
@@ -99,8 +118,10 @@ def _render_node(form: RenderedForm, node: Any, values: dict, before: dict) -> N
 
 
 def _render_section(form: RenderedForm, section: Section, values: dict, before: dict) -> None:
-    opened = section.path.count(".") <= 1  # deeper sections start folded
-    with gr.Accordion(section.label, open=opened, elem_id=form.id(section.key, "section")):
+    depth_rule = section.path.count(".") <= 1  # deeper sections start folded
+    opened = depth_rule if form.open_paths is None else section.path in form.open_paths
+    with gr.Accordion(section.label, open=opened, elem_id=form.id(section.key, "section")) as box:
+        form.sections[section.key] = box
         if section.help:
             gr.Markdown(section.help, elem_classes=["section-help"])
         if section.optional:
@@ -115,11 +136,10 @@ def _render_section(form: RenderedForm, section: Section, values: dict, before: 
 def _render_toggle(form: RenderedForm, section: Section, values: dict) -> None:
     key = section.key + TOGGLE
     form.widgets[key] = gr.Checkbox(
-        value=bool(values.get(key)), label=f"Set {section.label.lower()}", elem_id=form.id(key)
-    )
-    form.errors[key] = gr.Markdown(
-        "", visible=False, elem_id=form.id(key, "error"), elem_classes=["field-error"]
-    )
+        value=bool(values.get(key)), label=f"Set {section.label.lower()}", elem_id=form.id(key),
+        interactive=True,
+    )  # fmt: skip
+    _error_line(form, key)
 
 
 def _render_children(form: RenderedForm, section: Section, values: dict, before: dict) -> None:
@@ -127,35 +147,54 @@ def _render_children(form: RenderedForm, section: Section, values: dict, before:
         _render_node(form, child, values, before)
 
 
-def _render_choice(form: RenderedForm, choice: Choice, values: dict, before: dict) -> None:
+def render_picker(form: RenderedForm, choice: Choice, values: dict) -> str:
+    """The union's Radio picker and its error line; returns the picked member's tag."""
     key = choice.key + PICKER
     picked = values.get(key) or choice.default
+    form.widgets[key] = gr.Radio(
+        choices=list(choice.variants), value=picked, label=f"{choice.label}: {choice.tag}",
+        info=choice.help, elem_id=form.id(key), interactive=True,
+    )  # fmt: skip
+    _error_line(form, key)
+    return picked
+
+
+def render_variant(form: RenderedForm, variant: Section, values: dict, before: dict, visible: bool = True):
+    """One union member's widgets in a Group (its help text first); returns the Group."""
+    with gr.Group(visible=visible, elem_id=form.id(variant.key, "variant")) as group:
+        if variant.help:
+            gr.Markdown(f"**{variant.name}** — {variant.help}", elem_classes=["section-help"])
+        _render_children(form, variant, values, before)
+    form.groups[variant.key] = group
+    return group
+
+
+def _render_choice(form: RenderedForm, choice: Choice, values: dict, before: dict) -> None:
     with gr.Accordion(choice.label, open=True, elem_id=form.id(choice.key, "section")):
-        form.widgets[key] = gr.Radio(
-            choices=list(choice.variants), value=picked, label=f"{choice.label}: {choice.tag}",
-            info=choice.help, elem_id=form.id(key),
-        )  # fmt: skip
-        form.errors[key] = gr.Markdown("", visible=False, elem_id=form.id(key, "error"),
-                                       elem_classes=["field-error"])  # fmt: skip
+        picked = render_picker(form, choice, values)
         for tag, variant in choice.variants.items():
-            with gr.Group(visible=tag == picked, elem_id=form.id(variant.key, "variant")) as group:
-                if variant.help:
-                    gr.Markdown(f"**{tag}** — {variant.help}", elem_classes=["section-help"])
-                _render_children(form, variant, values, before)
-            form.groups[variant.key] = group
+            render_variant(form, variant, values, before, visible=tag == picked)
 
 
 def _render_field(form: RenderedForm, node: Field, value: Any) -> None:
     label = node.label + (" *" if node.required else "")
-    common = {"label": label, "info": node.help or None, "elem_id": form.id(node.key)}
-    form.widgets[node.key] = _widget(node, value, common)
+    # interactive: a widget drawn later by gr.render is otherwise shown read-only.
+    common = {"label": label, "info": node.help or None, "elem_id": form.id(node.key), "interactive": True}
+    form.widgets[node.key] = _widget(node, value, common, form.column_choices)
     if node.column:
         form.columns.append(node.key)
-    form.errors[node.key] = gr.Markdown("", visible=False, elem_id=form.id(node.key, "error"),
-                                        elem_classes=["field-error"])  # fmt: skip
+    _error_line(form, node.key)
 
 
-def _widget(node: Field, value: Any, common: dict[str, Any]) -> Any:
+def _error_line(form: RenderedForm, key: str) -> None:
+    messages = form.problems.get(key)
+    form.errors[key] = gr.Markdown(
+        "⚠ " + "; ".join(messages) if messages else "", visible=bool(messages),
+        elem_id=form.id(key, "error"), elem_classes=["field-error"],
+    )  # fmt: skip
+
+
+def _widget(node: Field, value: Any, common: dict[str, Any], columns: list[str]) -> Any:
     if node.kind in ("number", "integer") and node.nullable:
         # A Number widget cannot be empty (it sends 0): an optional number is a text box, empty = unset.
         shown = "" if value is None else str(value)
@@ -170,13 +209,8 @@ def _widget(node: Field, value: Any, common: dict[str, Any]) -> Any:
     if node.kind == "choices":
         return gr.CheckboxGroup(choices=list(node.choices), value=value or [], **common)
     if node.column:
-        return gr.Dropdown(choices=[], value=value or None, allow_custom_value=True, **common)
+        return gr.Dropdown(choices=list(columns), value=value or None, allow_custom_value=True, **common)
     placeholder = "inline YAML, e.g. {key: value}" if node.kind == "yaml" else None
     if node.kind in ("list", "strlist"):
         placeholder = "comma-separated"
     return gr.Textbox(value=value or "", lines=1, max_lines=4, placeholder=placeholder, **common)
-
-
-def pickers_and_toggles(form: RenderedForm) -> list[str]:
-    """Keys of the widgets that change which other widgets are visible."""
-    return [key for key in form.keys if key.endswith((PICKER, TOGGLE))]

@@ -18,17 +18,17 @@ from studio.ui_files import read_text_inside
 
 RUN_LIST_LIMIT = 100  # the newest; older runs stay reachable with `studio runs list`
 LOG_TAIL_CHARS = 4000
-# Curve panels: title → the event metric keys plotted in it (the loss is the event's own column).
-CURVES = {
-    "reward accuracy": ("rewards/accuracy",),
-    "reward margin": ("rewards/margin",),
-    "log-prob (chosen vs rejected)": ("logps/chosen", "logps/rejected"),
-}
 RUN_COLUMNS = ["id", "name", "status", "progress", "created", "reason"]
+# What lists need: not the recipe text or the metrics, which can be kilobytes per run.
+_LIST_COLUMNS = (Run.id, Run.recipe_name, Run.status, Run.status_reason, Run.progress_step,
+                 Run.progress_total, Run.created_at)  # fmt: skip
 
 
-def recent_runs(limit: int = RUN_LIST_LIMIT) -> list[Run]:
-    return runs.list_runs(limit=limit)
+def recent_runs(limit: int = RUN_LIST_LIMIT) -> list[Any]:
+    """The newest runs (rows with Run's list columns as attributes), in one query."""
+    statement = sa.select(*_LIST_COLUMNS).order_by(col(Run.created_at).desc(), col(Run.id).desc())
+    with session_scope() as session:
+        return list(session.execute(statement.limit(limit)).all())
 
 
 def runs_frame(rows: list[Run]) -> pd.DataFrame:
@@ -99,19 +99,12 @@ def curve_points(run_id: str) -> list[tuple[int, float | None, dict[str, Any]]]:
         return [(step, loss, metrics or {}) for step, loss, metrics in session.exec(statement).all()]
 
 
-def curve_frames(points: list[tuple[int, float | None, dict[str, Any]]]) -> dict[str, pd.DataFrame]:
-    """One long-format frame (step, value, series) per panel: "loss" plus CURVES."""
-    columns = ["step", "value", "series"]
-    losses = [(step, loss, "loss") for step, loss, _ in points if loss is not None]
-    frames = {"loss": pd.DataFrame(losses, columns=columns)}
-    for title, keys in CURVES.items():
-        rows = [(step, float(m[key]), key) for step, _, m in points for key in keys if _finite(m.get(key))]
-        frames[title] = pd.DataFrame(rows, columns=columns)
-    return frames
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+def events_signature(run_id: str) -> tuple[int, int]:
+    """(number of logged steps, newest event id): cheap, so an unchanged run is not re-read."""
+    statement = sa.select(sa.func.count(), sa.func.max(RunEvent.id)).where(RunEvent.run_id == run_id)
+    with session_scope() as session:
+        count, newest = session.execute(statement).one()
+    return int(count or 0), int(newest or 0)
 
 
 def log_tail(run: Run | None) -> str:
@@ -130,11 +123,6 @@ def log_tail(run: Run | None) -> str:
         )
         messages = list(session.exec(statement).all())
     return "\n".join(reversed(messages))
-
-
-def count_runs() -> int:
-    with session_scope() as session:
-        return int(session.exec(select(sa.func.count()).select_from(Run)).one())
 
 
 def find_run(run_id: str | None) -> Run | None:

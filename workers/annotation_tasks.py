@@ -18,9 +18,10 @@ from typing import Any
 from annotation.errors import AnnotationError, ArgillaUnavailable
 from recipes.preference_data import PreferenceRecord
 from recipes.row_mapper import Skip, records_from_row
-from store import annotations
+from store import annotation_retrain, annotations
 from store.annotations import PUBLISH_TASK_NAME, SYNC_TASK_NAME
 from workers.celery_app import app
+from workers.errors import UserFacingError
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 8
@@ -38,6 +39,7 @@ def backoff_s(retries: int) -> float:
 def sync_annotations(self: Any, link_id: int) -> dict[str, Any]:
     from annotation import service  # the argilla SDK: imported by annotation work only
 
+    annotations.sync_starting(link_id)  # webhook events from now on must queue another sync
     try:
         counts = service.sync(link_id)
     except ArgillaUnavailable as error:
@@ -47,8 +49,30 @@ def sync_annotations(self: Any, link_id: int) -> dict[str, Any]:
     except AnnotationError as error:
         annotations.record_sync_error(link_id, str(error))
         return {"error": str(error)}
+    except Exception as error:  # the task boundary: the link says what happened, the log has the rest
+        annotations.record_sync_error(link_id, f"internal error: {type(error).__name__}: {error}")
+        raise
     log.info("synced annotation link %s: %s", link_id, counts)
-    return asdict(counts)
+    return asdict(counts) | {"retrain": _maybe_retrain(link_id)}
+
+
+def _maybe_retrain(link_id: int) -> str | None:
+    """`annotation.retrain_after`: start a run after that many newly completed records (and only if
+    the agreement gate lets training start: a run that fails its gate at once helps nobody)."""
+    from annotation import service
+
+    link = annotations.get_link(link_id)
+    every = service.spec_of(link).retrain_after
+    if every is None or link.completed_records - link.trained_at_completed < every:
+        return None
+    reasons = service.gate_reasons(link, service.spec_of(link))
+    if reasons:
+        return "not retraining yet: annotation gate: " + "; ".join(reasons)
+    outcome = annotation_retrain.maybe_retrain(link, every)
+    if outcome.run_id:
+        annotations.update_link(link_id, status_reason=outcome.message)
+    log.info("annotation link %s: %s", link_id, outcome.message)
+    return outcome.message
 
 
 @app.task(name=PUBLISH_TASK_NAME, bind=True, max_retries=MAX_RETRIES)
@@ -62,9 +86,13 @@ def publish_annotations(self: Any, link_id: int) -> dict[str, Any]:
         note = _retry_note(error, self.request.retries, wait)
         annotations.update_link(link_id, status="publishing", status_reason=note)
         raise self.retry(exc=error, countdown=wait) from None
-    except AnnotationError as error:
+    except (AnnotationError, UserFacingError) as error:  # e.g. the items file is missing or empty
         annotations.update_link(link_id, status="failed", status_reason=str(error))
         return {"error": str(error)}
+    except Exception as error:  # the task boundary: never leave the link "publishing" forever
+        reason = f"internal error: {type(error).__name__}: {error}"
+        annotations.update_link(link_id, status="failed", status_reason=reason)
+        raise
     return asdict(published)
 
 

@@ -211,3 +211,87 @@ def sft_nll(response_logps: torch.Tensor, response_lengths: torch.Tensor) -> tor
     Normalised per token so long and short selected responses weigh the same in a batch.
     """
     return -response_logps / response_lengths.clamp(min=1).to(response_logps.dtype)
+
+
+# --- PRO — Preference Orchestrator (methods.md §3A) ------------------------------------------------
+
+
+def preference_adapter_kl(target: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """The preference adapter's loss per prompt: KL(t ‖ w) with w = softmax(z) over the m objectives.
+
+    KL(t ‖ w) = Σ_i t_i·(log t_i − log w_i), with 0·log 0 = 0, so a target that puts no mass on an
+    objective adds nothing for it. t: [P, m] rows on the simplex; z: [P, m] adapter logits.
+    """
+    log_w = F.log_softmax(logits, dim=-1)
+    log_t = torch.log(target.clamp(min=torch.finfo(target.dtype).tiny))
+    return torch.where(target > 0, target * (log_t - log_w), torch.zeros_like(target)).sum(dim=-1)
+
+
+def scalarized_rewards(weights: torch.Tensor, normalized_scores: torch.Tensor) -> torch.Tensor:
+    """R(x, y) = Σ_i w_i(x)·r̃_i(x, y) for one prompt: weights [m], normalized scores [k, m] → [k]."""
+    return normalized_scores @ weights
+
+
+# --- Listwise ranking: PRO — Preference Ranking Optimization (methods.md §3B) --------------------
+
+
+@dataclass(frozen=True)
+class RankingLoss:
+    losses: torch.Tensor  # per list, shape [B]: rank_losses + sft_losses
+    rank_losses: torch.Tensor  # Σ_k of the per-position softmax terms, [B]
+    sft_losses: torch.Tensor  # λ·(n−1)²·(−log π(y¹|x)), [B]
+
+
+def pro_ranking_loss(
+    scores: torch.Tensor,
+    top_logps: torch.Tensor,
+    gaps: torch.Tensor,
+    beats: torch.Tensor,
+    sizes: torch.Tensor,
+    sft_weight: float,
+) -> RankingLoss:
+    """PRO per list (Song et al. 2024; official code), responses in order y¹ ≻ … ≻ yⁿ:
+
+        L_rank = Σ_k −log [ exp(d_k^k·s_k) / (exp(d_k^k·s_k) + Σ_{i∈W(k)} exp(d_k^i·s_i)) ]
+        d_k^k  = max_{i∈W(k)} d_k^i                      (the self-gap)
+        L      = L_rank + λ_sft·(n−1)²·(−log π(y¹|x))
+
+    s_k: the mean token log-prob of y^k ([B, N]; length-normalised, §0.2). top_logps: the SUMMED
+    log-prob of y¹ ([B]), as in the official SFT term. gaps[b, k, i] = d_k^i ([B, N, N]; all 1 for
+    vanilla PRO). beats[b, k, i]: y^i is in W(k), the strictly worse responses after position k
+    ([B, N, N] bool); padding slots of ragged lists and exact ties are False, and a position with an
+    empty W(k) adds nothing. sizes: n of each list ([B]).
+    """
+    d = torch.where(beats, gaps, torch.zeros_like(gaps))
+    self_gap = d.amax(dim=-1)  # [B, N]; 0 where W(k) is empty (masked below)
+    positive = self_gap * scores
+    negatives = (d * scores[:, None, :]).masked_fill(~beats, float("-inf"))
+    logits = torch.cat([positive[..., None], negatives], dim=-1)  # [B, N, N + 1]
+    terms = torch.logsumexp(logits, dim=-1) - positive
+    rank = torch.where(beats.any(dim=-1), terms, torch.zeros_like(terms)).sum(dim=-1)
+    sft = sft_weight * (sizes.to(scores.dtype) - 1) ** 2 * -top_logps
+    return RankingLoss(losses=rank + sft, rank_losses=rank, sft_losses=sft)
+
+
+# --- SPO: self-supervised preference degree (methods.md §2b) --------------------------------------
+
+
+def degree_classification_losses(degree_logits: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
+    """SPO's self-supervised term per classified response: L_k = −log softmax(g_φ(h(x, y^(k))))_k.
+
+    degree_logits: [S, K + 1] head outputs; degrees: [S] the number k of key units deleted (0 = original).
+    """
+    return F.cross_entropy(degree_logits.float(), degrees, reduction="none")
+
+
+def spo_objective(
+    alignment_losses: torch.Tensor, degree_losses: torch.Tensor, ssl_weight: float
+) -> torch.Tensor:
+    """L_SPO = mean over pairs of L_align + λ · mean over classified responses of L_SSL.
+
+    The two means run over different sets (a pair brings 1 + K_eff responses), so each term keeps its
+    scale whatever the number of variants; no classified response means no SSL term.
+    """
+    if degree_losses.numel() == 0:
+        return alignment_losses.mean()
+    return alignment_losses.mean() + ssl_weight * degree_losses.mean()

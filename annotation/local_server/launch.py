@@ -16,6 +16,7 @@ import sys
 
 
 def main(argv: list[str]) -> None:
+    import annotation.local_server.speedups  # noqa: F401 - two slow spots of the server, see there
     import annotation.local_server.sql_engine  # noqa: F401 - registers the "studio-sql" engine
 
     if argv and argv[0] == "cli":
@@ -49,7 +50,9 @@ def _work() -> None:
     # SimpleWorker runs jobs in this process: no fork per job (two CPUs), and the engine registered
     # above is the one the jobs look up. argilla's own `worker` command starts a pool of two.
     worker = SimpleWorker([HIGH_QUEUE, DEFAULT_QUEUE], connection=REDIS_CONNECTION)
-    worker.work(logging_level="WARNING")
+    # with_scheduler: a failed webhook delivery is retried after 10/60/180 s (rq `Retry(interval=...)`),
+    # which only a worker running the scheduler ever picks up again.
+    worker.work(logging_level="WARNING", with_scheduler=True)
 
 
 if __name__ == "__main__":

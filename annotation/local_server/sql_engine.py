@@ -41,7 +41,7 @@ from argilla_server.search_engine.base import (
     TermsMetrics,
 )
 from argilla_server.settings import settings
-from sqlalchemy import Text, and_, cast, func, select
+from sqlalchemy import Text, and_, cast, func, select, true
 
 from annotation.local_server import sql_filters
 from annotation.local_server.sql_filters import UnsupportedQuery
@@ -167,7 +167,7 @@ class SqlSearchEngine(SearchEngine):
             query = (
                 select(value, func.count())
                 .select_from(Record)
-                .join(each, True)
+                .join(each, true())  # a lateral-style join: json_each reads each row's metadata
                 .where(in_dataset)
                 .group_by(value)
             )

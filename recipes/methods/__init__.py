@@ -8,9 +8,12 @@ from typing import Annotated, Any, Union
 from pydantic import Field
 
 from recipes.methods.dpo import DPOSpec
+from recipes.methods.pro import PROSpec
+from recipes.methods.ranking import RankingSpec
 from recipes.methods.rps import RPSSpec
+from recipes.methods.spo import SPOSpec
 
-_SPECS: tuple[type, ...] = (DPOSpec, RPSSpec,)
+_SPECS: tuple[type, ...] = (DPOSpec, RPSSpec, RankingSpec, SPOSpec, PROSpec)
 
 
 def _method_name(spec: type) -> str:
@@ -25,4 +28,13 @@ def tagged_union(specs: tuple[type, ...], tag: str) -> Any:
 MethodSpec = tagged_union(_SPECS, "method")
 METHOD_SPECS: dict[str, type] = {_method_name(spec): spec for spec in _SPECS}
 
-__all__ = ["DPOSpec", "RPSSpec", "METHOD_SPECS", "MethodSpec", "tagged_union"]
+__all__ = [
+    "DPOSpec",
+    "PROSpec",
+    "RankingSpec",
+    "RPSSpec",
+    "SPOSpec",
+    "METHOD_SPECS",
+    "MethodSpec",
+    "tagged_union",
+]

@@ -19,8 +19,8 @@ from studio.auth import Access
 MERGE_TIMEOUT_S = 900.0
 
 
-def build(access: Access, picker: gr.Dropdown) -> dict[str, Any]:
-    metadata = gr.JSON(label="studio_adapter.json", elem_id="adapter-metadata")
+def build(access: Access, picker: gr.Dropdown, first: str | None = None) -> dict[str, Any]:
+    metadata = gr.JSON(_metadata_or_empty(first), label="studio_adapter.json", elem_id="adapter-metadata")
     with gr.Row():
         prepare = gr.Button("Prepare adapter zip", elem_id="prepare-adapter")
         merge = gr.Button("Export merged model (runs on a worker)", elem_id="prepare-merged")
@@ -49,15 +49,19 @@ def build(access: Access, picker: gr.Dropdown) -> dict[str, Any]:
 
     def show_metadata(run_id: str | None) -> list[Any]:
         hidden = gr.update(visible=False)
-        try:
-            return [ui_files.adapter_metadata(_artifact(run_id, "adapter")), hidden, hidden]
-        except gr.Error:
-            return [{}, hidden, hidden]
+        return [_metadata_or_empty(run_id), hidden, hidden]
 
     prepare.click(prepare_adapter, picker, [adapter_file, metadata, note])
     merge.click(prepare_merged, picker, [merged_file, metadata, note])
     picker.change(show_metadata, picker, [metadata, adapter_file, merged_file])
     return {"adapter_file": adapter_file, "merged_file": merged_file}
+
+
+def _metadata_or_empty(run_id: str | None) -> dict[str, Any]:
+    try:
+        return ui_files.adapter_metadata(_artifact(run_id, "adapter"))
+    except gr.Error:
+        return {}
 
 
 def _artifact(run_id: str | None, kind: str) -> Path:

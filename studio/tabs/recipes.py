@@ -17,15 +17,18 @@ from recipes.io import dump_recipe, recipe_from_dict, recipe_json_schema
 from recipes.recipe import Recipe
 from recipes.row_mapper import records_from_row
 from store.tables import UserRole
-from studio import forms, ui_files
+from studio import forms, ui_files, ui_saved
 from studio.auth import Access
 from studio.cli_wait import submit
 from studio.forms import PICKER
-from studio.ui_form import RenderedForm, render
+from studio.ui_live_form import SYNC, LiveForm
 
 # A new form starts from a local file with DPO picked; everything else comes from the schema.
 STARTER = {"data": {"kind": "file"}, "method": {"method": "dpo"}}
 DATA_PATH_KEYS = ("path", "heldout_path")
+# Open at first: what every recipe sets. The rest (training, evaluation, ...) starts folded, which keeps
+# the first page load short; a section opens by itself when it holds a problem.
+OPEN_SECTIONS = frozenset({"model"})
 
 
 def build(access: Access) -> dict[str, Any]:
@@ -34,18 +37,23 @@ def build(access: Access) -> dict[str, Any]:
     upload_parts: dict[str, Any] = {}
     with gr.Row():
         with gr.Column(scale=3):
-            form = render(tree, start, before={"data": lambda: upload_parts.update(_upload_box())})
+            live = LiveForm(tree, start, before={"data": lambda: upload_parts.update(_upload_box())},
+                            open_paths=OPEN_SECTIONS)  # fmt: skip
         with gr.Column(scale=2):
             side = _side_panel(_yaml_of(forms.recipe_from_values(tree, start)[0], None))
-    apply = _wire(access, form, upload_parts, side)
-    return {"form": form, "load_yaml": apply, **side}
+    apply = _wire(access, live, upload_parts, side)
+    return {"form": live, "load_yaml": apply, **side}
 
 
 def _upload_box() -> dict[str, Any]:
     with gr.Accordion("Data file", open=True, elem_id="section-upload"):
-        upload = gr.File(label="Upload a data file (JSONL, JSON, CSV, Parquet)", elem_id="data-upload",
-                         file_types=[".jsonl", ".json", ".csv", ".parquet"], type="filepath")  # fmt: skip
-        preview = gr.Dataframe(label="First rows", interactive=False, elem_id="data-preview", wrap=True)
+        # A button and Markdown tables, not a File drop zone and a Dataframe: the Recipes tab is the
+        # first page, and every component kind on it is one more download before it shows.
+        upload = gr.UploadButton(
+            "Upload a data file (JSONL, JSON, CSV, Parquet)", elem_id="data-upload", type="filepath",
+            file_types=[".jsonl", ".json", ".csv", ".parquet"],
+        )  # fmt: skip
+        preview = gr.Markdown("", elem_id="data-preview")
         mapped = gr.Markdown("", elem_id="data-mapped")
     return {"upload": upload, "preview": preview, "mapped": mapped}
 
@@ -57,25 +65,31 @@ def _side_panel(initial_yaml: str) -> dict[str, Any]:
         export_button = gr.Button("Export YAML", elem_id="export-yaml")
         import_button = gr.UploadButton("Import YAML", file_types=[".yaml", ".yml"], elem_id="import-yaml")
     run_status = gr.Markdown("", elem_id="run-status")
+    with gr.Row():
+        saved = gr.Dropdown(label="Saved recipes", choices=[], elem_id="saved-recipes", scale=3,
+                            interactive=True)  # fmt: skip
+        load_saved = gr.Button("Load", elem_id="load-saved", scale=1)
+        save = gr.Button("Save recipe", elem_id="save-recipe", scale=1)
     exported = gr.File(label="Exported recipe", visible=False, elem_id="exported-yaml")
     code = gr.Code(initial_yaml, label="Recipe YAML (edit, then click outside or press Apply)",
                    language="yaml", interactive=True, elem_id="recipe-yaml", lines=24)  # fmt: skip
     apply = gr.Button("Apply YAML to the form", elem_id="apply-yaml")
     return {"general": general, "run": run_button, "export": export_button, "import": import_button,
-            "run_status": run_status, "exported": exported, "code": code, "apply": apply}  # fmt: skip
+            "run_status": run_status, "exported": exported, "code": code, "apply": apply, "saved": saved,
+            "load_saved": load_saved, "save": save}  # fmt: skip
 
 
 # ---- validation -------------------------------------------------------------------------------
 
 
-def check(form: RenderedForm, values: dict[str, Any]) -> tuple[dict, Recipe | None, dict, list[str]]:
+def check(tree: forms.Section, values: dict[str, Any]) -> tuple[dict, Recipe | None, dict, list[str]]:
     """(recipe dict, the Recipe or None, {widget key: messages}, general messages)."""
-    data, unreadable = forms.recipe_from_values(form.tree, values)
+    data, unreadable = forms.recipe_from_values(tree, values)
     placed = {key: [message] for key, message in unreadable.items()}
     try:
         recipe = recipe_from_dict(data)
     except RecipeError as exc:
-        more, general = forms.place_problems(form.tree, values, [(p.path, p.message) for p in exc.problems])
+        more, general = forms.place_problems(tree, values, [(p.path, p.message) for p in exc.problems])
         for key, messages in more.items():
             placed.setdefault(key, []).extend(messages)
         return data, None, placed, general
@@ -117,6 +131,15 @@ def _mapped_preview(data: dict, rows: list[dict]) -> str:
     return "**Rows as the recipe reads them**\n\n" + "\n".join(lines)
 
 
+def _rows_table(columns: list[str], rows: list[dict]) -> str:
+    """The first rows of the uploaded file as a Markdown table (cells shortened)."""
+    if not columns:
+        return ""
+    lines = ["| " + " | ".join(_short(c, 40) for c in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_short(row.get(c, ""), 80) for c in columns) + " |" for row in rows]
+    return "**First rows**\n\n" + "\n".join(lines)
+
+
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(str(text).split()).replace("|", "\\|")
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -125,76 +148,97 @@ def _short(text: str, limit: int = 60) -> str:
 # ---- wiring -------------------------------------------------------------------------------------
 
 
-def _wire(access: Access, form: RenderedForm, upload: dict, side: dict) -> dict[str, Any]:
+def _wire(access: Access, live: LiveForm, upload: dict, side: dict) -> dict[str, Any]:
     """Connect the events; return how to load YAML into the form (the Runs tab's re-run uses it)."""
-    groups = list(form.groups.values())
-    errors = list(form.errors.values())
+    tree = live.tree
 
-    def refresh(*args: Any):
-        values = form.values(args)
-        data, recipe, placed, general = check(form, values)
-        return [*form.group_updates(values), *form.error_updates(placed), _general_text(placed, general),
-                _yaml_of(data, recipe)]  # fmt: skip
+    def check_values(values: dict[str, Any]) -> tuple[dict, list[Any]]:
+        data, recipe, placed, general = check(tree, values)
+        return placed, [_general_text(placed, general), _yaml_of(data, recipe)]
 
-    refresh_outputs = [*groups, *errors, side["general"], side["code"]]
-    # One listener for all widgets (not one each): the page config stays small and loads fast.
-    gr.on([widget.input for widget in form.inputs], refresh, form.inputs, refresh_outputs,
-          show_progress="hidden", trigger_mode="always_last")  # fmt: skip
+    live.wire(check_values, [side["general"], side["code"]])
 
-    def apply_yaml(text: str, *args: Any):
+    def apply_yaml(text: str, *state: Any) -> list[Any]:
         try:
             data = yaml.safe_load(text or "") or {}
         except yaml.YAMLError as exc:
             raise gr.Error(f"the YAML does not parse: {exc}") from None
         if not isinstance(data, dict):
             raise gr.Error("the YAML must be a mapping (name: ..., data: ..., method: ...)")
-        values = forms.values_from_recipe(form.tree, data)
-        _, recipe, placed, general = check(form, values)
-        return [*form.widget_updates(values), *form.group_updates(values), *form.error_updates(placed),
-                _general_text(placed, general)]  # fmt: skip
+        return live.load(state, forms.values_from_recipe(tree, data))
 
-    apply_outputs = [*form.inputs, *groups, *errors, side["general"]]
-    side["apply"].click(apply_yaml, [side["code"], *form.inputs], apply_outputs)
-    side["code"].blur(apply_yaml, [side["code"], *form.inputs], apply_outputs)
+    apply_inputs = [side["code"], *live.state_inputs]
+    apply_outputs = live.load_outputs()
+    side["apply"].click(apply_yaml, apply_inputs, apply_outputs, **SYNC)
+    side["code"].blur(apply_yaml, apply_inputs, apply_outputs, **SYNC)
     side["import"].upload(_read_yaml_file, side["import"], side["code"]).then(
-        apply_yaml, [side["code"], *form.inputs], apply_outputs
+        apply_yaml, apply_inputs, apply_outputs, **SYNC
     )
-    side["export"].click(lambda *a: _export(form, a), form.inputs, side["exported"])
-    _wire_upload(form, upload).then(refresh, form.inputs, refresh_outputs)
+    side["export"].click(lambda values: _export(tree, values), live.values, side["exported"])
+    _wire_upload(live, upload)
 
-    def start_run(request: gr.Request, *args: Any) -> str:  # request first: Gradio injects it there
-        return start_run_from_values(access, form, form.values(args), request)
+    def start_run(request: gr.Request, values: dict) -> str:  # request first: Gradio injects it there
+        return start_run_from_values(access, tree, values, request)
 
-    side["run"].click(start_run, form.inputs, side["run_status"])
-    return {"fn": apply_yaml, "inputs": [side["code"], *form.inputs], "outputs": apply_outputs}
+    side["run"].click(start_run, live.values, side["run_status"])
+    _wire_saved(access, tree, live, side).then(apply_yaml, apply_inputs, apply_outputs, **SYNC)
+    return {"fn": apply_yaml, "inputs": apply_inputs, "outputs": apply_outputs}
 
 
-def _wire_upload(form: RenderedForm, upload: dict):
-    path_key = _file_path_key(form)
-    picker_key = "data" + PICKER
-    outputs = [form.widgets[path_key], form.widgets[picker_key], upload["preview"], upload["mapped"],
-               *(form.widgets[key] for key in form.columns)]  # fmt: skip
+def _wire_saved(access: Access, tree: forms.Section, live: LiveForm, side: dict):
+    """Save the form's recipe in the DB; load a saved one (its YAML, then the form: returned `.then`)."""
 
-    def on_upload(temp_path: str | None):
+    def save(request: gr.Request, values: dict) -> list[Any]:
+        access.require(request, UserRole.AUTHOR, "saving a recipe")
+        _, recipe, placed, general = check(tree, values)
+        if recipe is None:
+            raise gr.Error(f"the recipe has {len(placed) + len(general)} problem(s): fix the fields marked ⚠")
+        row, created = ui_saved.save(recipe)
+        note = f"{'Saved' if created else 'Updated'} **{row.name}** (schema v{row.schema_version})."
+        return [note, gr.update(choices=ui_saved.names(), value=row.name)]
+
+    def load(name: str | None) -> str:
+        if not name:
+            raise gr.Error("pick a saved recipe first")
+        try:
+            return ui_saved.load(name)
+        except LookupError as exc:
+            raise gr.Error(str(exc)) from None
+
+    side["save"].click(save, live.values, [side["run_status"], side["saved"]])
+    # Read the list when it is opened, not with the page (no DB query on the first load).
+    side["saved"].focus(_saved_names, None, side["saved"], show_progress="hidden")
+    return side["load_saved"].click(load, side["saved"], side["code"])
+
+
+def _wire_upload(live: LiveForm, upload: dict) -> None:
+    path_key = _file_path_key(live.tree)
+    outputs = [upload["preview"], upload["mapped"], live.columns, *live.load_outputs()]
+
+    def on_upload(temp_path: str | None, *state: Any) -> list[Any]:
         if not temp_path:
-            return [gr.update()] * len(outputs)
+            return [gr.skip()] * len(outputs)
         saved = ui_files.save_upload(temp_path)
         try:
             rows = ui_files.preview_rows(saved)
-            note = f"{len(ui_files.columns_of(rows))} columns: " + ", ".join(ui_files.columns_of(rows))
+            columns = ui_files.columns_of(rows)
+            note = f"{len(columns)} columns: " + ", ".join(columns)
         except (ValueError, OSError) as exc:
-            rows, note = [], str(exc)
-        columns = ui_files.columns_of(rows)
-        table = [[_short(row.get(c, ""), 80) for c in columns] for row in rows]
-        frame = gr.update(value={"headers": columns, "data": table} if columns else None)
-        return [gr.update(value=str(saved)), gr.update(value="file"), frame, note,
-                *(gr.update(choices=columns) for _ in form.columns)]  # fmt: skip
+            rows, columns, note = [], [], str(exc)
+        values = {**state[0], path_key: str(saved), "data" + PICKER: "file"}
+        mapped = note + "\n\n" + _mapped_preview(forms.recipe_from_values(live.tree, values)[0], rows)
+        # Redraw the data source even if nothing else changed: its column pickers offer the new columns.
+        return [_rows_table(columns, rows), mapped, columns, *live.load(state, values, redraw={"data"})]
 
-    return upload["upload"].upload(on_upload, upload["upload"], outputs)
+    upload["upload"].upload(on_upload, [upload["upload"], *live.state_inputs], outputs, **SYNC)
 
 
-def _file_path_key(form: RenderedForm) -> str:
-    for node in forms.walk(form.tree):
+def _saved_names() -> Any:
+    return gr.update(choices=ui_saved.names())
+
+
+def _file_path_key(tree: forms.Section) -> str:
+    for node in forms.walk(tree):
         if isinstance(node, forms.Field) and node.path == "data.path" and ".file." in f".{node.key}.":
             return node.key
     raise RuntimeError("the recipe schema has no file data source with a path")
@@ -206,21 +250,24 @@ def _read_yaml_file(path: str | None) -> str:
     return Path(path).read_text(encoding="utf-8", errors="replace")
 
 
-def _export(form: RenderedForm, args: tuple) -> Any:
-    data, recipe, _, _ = check(form, form.values(args))
+def _export(tree: forms.Section, values: dict) -> Any:
+    data, recipe, _, _ = check(tree, values)
     name = (recipe.name if recipe else str(data.get("name") or "recipe")) + ".yaml"
     path = Path(tempfile.mkdtemp(prefix="studio-export-")) / name
     path.write_text(_yaml_of(data, recipe), encoding="utf-8")
     return gr.update(value=str(path), visible=True)
 
 
-def start_run_from_values(access: Access, form: RenderedForm, values: dict, request: Any) -> str:
+def start_run_from_values(access: Access, tree: forms.Section, values: dict, request: Any) -> str:
     access.require(request, UserRole.AUTHOR, "starting a run")
-    data, recipe, placed, general = check(form, values)
+    data, recipe, placed, general = check(tree, values)
     if recipe is None:
         raise gr.Error(f"the recipe has {len(placed) + len(general)} problem(s): fix the fields marked ⚠")
     check_data_paths(recipe)
-    run = submit(recipe)
+    try:
+        run = submit(recipe)
+    except Exception as exc:  # the broker did not take it; submit() already marked the run failed
+        raise gr.Error(f"could not queue the run ({type(exc).__name__}): is `studio up` running?") from None
     return f"Queued run **{run.id}** ({recipe.name}); follow it in the Runs tab."
 
 

@@ -22,35 +22,45 @@ from studio.ui_files import read_text_inside
 FINISHED = {RunStatus.SUCCEEDED}
 
 
-def build(access: Access) -> dict[str, Any]:
+def build(access: Access, visits: gr.State) -> None:
+    """The tab's content, inside its render block, with the run list read now; re-read on every
+    later visit (`visits`)."""
+    options = finished_choices()
+    first = options[0][1] if options else None
     with gr.Row():
-        picker = gr.Dropdown(label="Run", choices=[], elem_id="report-picker", scale=3)
+        picker = gr.Dropdown(label="Run", choices=options, value=first, elem_id="report-picker", scale=3,
+                             interactive=True)  # fmt: skip
         reload = gr.Button("Refresh list", scale=1, elem_id="report-refresh")
     with gr.Tab("Report"):
-        report = gr.HTML("", elem_id="report-view")
+        report = gr.HTML(report_html(first), elem_id="report-view")
     with gr.Tab("Compare two runs"):
         with gr.Row():
-            run_a = gr.Dropdown(label="A", choices=[], elem_id="compare-a")
-            run_b = gr.Dropdown(label="B (deltas are B − A)", choices=[], elem_id="compare-b")
+            run_a = gr.Dropdown(label="A", choices=options, elem_id="compare-a", interactive=True)
+            run_b = gr.Dropdown(label="B (deltas are B − A)", choices=options, elem_id="compare-b",
+                                interactive=True)  # fmt: skip
         compare_note = gr.Markdown("")
         metrics = gr.Dataframe(headers=["metric", "A", "B", "Δ (B − A)"], interactive=False,
                                elem_id="compare-metrics")  # fmt: skip
         diff = gr.Dataframe(headers=["setting", "A", "B"], interactive=False, elem_id="compare-diff")
     with gr.Tab("Download"):
-        download = adapters.build(access, picker)
+        adapters.build(access, picker, first)
 
-    def choices() -> list[Any]:
-        options = ui_runs.run_choices(ui_runs.recent_runs(), FINISHED)
-        first = options[0][1] if options else None
-        return [gr.update(choices=options, value=first), gr.update(choices=options),
+    def choices(current: str | None) -> list[Any]:
+        options = finished_choices()
+        ids = [run_id for _, run_id in options]
+        picked = current if current in ids else (ids[0] if ids else None)
+        return [gr.update(choices=options, value=picked), gr.update(choices=options),
                 gr.update(choices=options)]  # fmt: skip
 
-    reload.click(choices, None, [picker, run_a, run_b])
+    reload.click(choices, picker, [picker, run_a, run_b])
+    visits.change(choices, picker, [picker, run_a, run_b], show_progress="hidden")
     picker.change(report_html, picker, report)
     for side in (run_a, run_b):
         side.change(compare, [run_a, run_b], [compare_note, metrics, diff])
-    return {"picker": picker, "list_fn": choices, "list_outputs": [picker, run_a, run_b],
-            "download": download}  # fmt: skip
+
+
+def finished_choices() -> list[tuple[str, str]]:
+    return ui_runs.run_choices(ui_runs.recent_runs(), FINISHED)
 
 
 def report_html(run_id: str | None) -> str:

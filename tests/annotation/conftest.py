@@ -17,6 +17,8 @@ import pytest
 
 from annotation.errors import AnnotationError
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 
 @dataclass
 class ArgillaStack:
@@ -81,3 +83,107 @@ def argilla(
     # Annotator passwords belong with the server, which outlives each test's data dir.
     monkeypatch.setenv("STUDIO_ARGILLA_HOME", str(argilla_stack.data_dir / "argilla"))
     return argilla_stack
+
+
+# --- the queue side: a Celery worker on `annotation`, and the webhook receiver --------------------------
+QUEUE_REDIS_DB = 3  # not db 0: test_argilla_outage runs its own annotation worker there
+
+
+@dataclass
+class QueueStack:
+    env: dict[str, str]
+    data_dir: Path
+    argilla: ArgillaStack
+
+
+def _with_db(url: str, db: int) -> str:
+    return url.rsplit("/", 1)[0] + f"/{db}" if url.count("/") > 2 else f"{url}/{db}"
+
+
+@pytest.fixture(scope="session")
+def queue_stack(
+    argilla_stack: ArgillaStack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[QueueStack]:
+    """A real Celery worker consuming `annotation` for the tests that go through the queue (CLI, webhooks,
+    browser), with a data dir (DB) of its own that those tests share with it."""
+    import subprocess
+    import time
+
+    from studio.services import stop_process, unique_node_name, worker_answers_ping, worker_command
+
+    data_dir = tmp_path_factory.mktemp("queue-stack")
+    env = {
+        "STUDIO_DATA_DIR": str(data_dir),
+        "STUDIO_REDIS_URL": _with_db(argilla_stack.redis_url, QUEUE_REDIS_DB),
+        "STUDIO_ARGILLA_URL": argilla_stack.url,
+        "STUDIO_ARGILLA_API_KEY": argilla_stack.api_key,
+        "STUDIO_ARGILLA_HOME": str(argilla_stack.data_dir / "argilla"),
+        "STUDIO_ANNOTATION_RETRY_BASE_S": "0.5",
+    }
+    node = unique_node_name()
+    log = open(data_dir / "annotation-worker.log", "wb")  # noqa: SIM115 - open for the worker's lifetime
+    proc = subprocess.Popen(
+        worker_command(queues="annotation", node_name=node),
+        env=dict(os.environ, **env, PYTHONPATH=str(REPO_ROOT)), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True, cwd=REPO_ROOT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not worker_answers_ping(env["STUDIO_REDIS_URL"], node):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_process(proc, 5)
+            pytest.fail(f"the annotation worker did not start: see {data_dir / 'annotation-worker.log'}")
+        time.sleep(0.5)
+    try:
+        yield QueueStack(env, data_dir, argilla_stack)
+    finally:
+        stop_process(proc, 10)
+        log.close()
+
+
+@pytest.fixture
+def queued(queue_stack: QueueStack, monkeypatch: pytest.MonkeyPatch, _isolated_env: None) -> QueueStack:
+    """This test talks to the same DB, Redis db and Argilla as the session's annotation worker."""
+    for key, value in queue_stack.env.items():
+        monkeypatch.setenv(key, value)
+    return queue_stack
+
+
+@pytest.fixture(scope="session")
+def webhook_receiver(queue_stack: QueueStack) -> Iterator[Any]:
+    """`studio.webhooks` as `studio up` runs it: a subprocess that registers with the real Argilla."""
+    import time
+
+    from studio.webhooks import WebhookService
+
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in queue_stack.env.items():
+            patch.setenv(key, value)
+        service = WebhookService(type("Redis", (), {"url": queue_stack.env["STUDIO_REDIS_URL"]})())
+        service.start()
+    deadline = time.monotonic() + service.startup_timeout_s
+    while not service.healthy():
+        if not service.alive() or time.monotonic() > deadline:
+            service.stop(force=True)
+            pytest.fail(f"the webhook receiver did not start: {service.failure_hint()}")
+        time.sleep(0.3)
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def wait_for(predicate: Any, timeout_s: float, what: str) -> Any:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.3)
+    return value
+
+
+@pytest.fixture
+def wait() -> Any:
+    """`wait(predicate, timeout_s, what)`: poll until truthy, or fail the test saying what never came."""
+    return wait_for

@@ -1,14 +1,13 @@
 """The playground: one prompt answered by the base model and by a run's adapter (`studio.generate`).
 
 Greedy decoding, so the base and adapter answers differ only because of the adapter. For an RPS run
-the candidates come from `workers.methods.rps.generate_candidates` (written with the RPS method);
-until that exists, or when it cannot be imported, the answer simply has no candidates.
+the answer also carries RPS's candidates along the asked direction (`workers.methods.rps`): each with
+the grid direction it was drawn at, its selection score along the target and its per-objective scores,
+plus the index RPS selects and whether the direction lies inside the trained coverage.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +17,15 @@ from workers import modeling
 from workers.errors import UserFacingError
 from workers.generation import generate
 
-log = logging.getLogger(__name__)
 MAX_NEW_TOKENS_LIMIT = 1024
+NO_CANDIDATES = {"candidates": [], "selected": None, "in_coverage": None}
 
 
 def answer(
     run_id: str | None, prompt: str, max_new_tokens: int = 64, direction: list[float] | None = None
 ) -> dict[str, Any]:
-    """{"base": str, "adapter": str | None, "candidates": list, "selected": int | None} (JSON)."""
+    """{"base": str, "adapter": str | None, "candidates": list, "selected": int | None,
+    "in_coverage": bool | None} (JSON); the last three are filled for RPS runs only."""
     if not prompt.strip():
         raise UserFacingError("the prompt is empty: type a question first")
     max_new_tokens = max(1, min(int(max_new_tokens), MAX_NEW_TOKENS_LIMIT))
@@ -38,37 +38,31 @@ def answer(
     options = {"max_new_tokens": max_new_tokens, "temperature": 0.0, "use_chat_template": chat}
     if adapter_dir is None:
         base_text = generate(base, tokenizer, [prompt], **options).texts[0]
-        return {"base": base_text, "adapter": None, "candidates": [], "selected": None}
+        return {"base": base_text, "adapter": None, **NO_CANDIDATES}
     from peft import PeftModel
 
     model = PeftModel.from_pretrained(base, str(adapter_dir))
     base_text = generate(model, tokenizer, [prompt], adapter_disabled=True, **options).texts[0]
     adapter_text = generate(model, tokenizer, [prompt], **options).texts[0]
-    result = {"base": base_text, "adapter": adapter_text, "candidates": [], "selected": None}
+    result = {"base": base_text, "adapter": adapter_text, **NO_CANDIDATES}
     if recipe.method.method == "rps":
         result.update(rps_candidates(model, tokenizer, recipe, adapter_dir, prompt, direction))
     return result
 
 
 def rps_candidates(model, tokenizer, recipe, adapter_dir: Path, prompt: str, direction) -> dict[str, Any]:
-    """The RPS method's candidates along `direction` (degrees) and the one it selects.
+    """RPS's candidates along `direction` (an (x, y) vector or degrees; None: 0°), as plain JSON."""
+    from workers.methods.rps import generate_candidates
 
-    Imported lazily: the RPS runner is written separately, and a missing or broken one must not
-    take the plain base/adapter comparison down with it.
-    """
-    try:
-        rps = importlib.import_module("workers.methods.rps")
-        generate_candidates = rps.generate_candidates
-    except (ImportError, AttributeError) as exc:
-        log.warning("RPS candidates unavailable: %s", exc)
-        return {"candidates": [], "selected": None}
     out = generate_candidates(model, tokenizer, recipe, adapter_dir, prompt, direction)
     candidates = [
-        {"direction_deg": float(c["direction_deg"]), "text": str(c["text"]), "score": float(c["score"])}
-        for c in out.get("candidates", [])
-    ]
+        {"direction_deg": float(c["direction_deg"]), "text": str(c["text"]), "score": float(c["score"]),
+         "objective_scores": {name: float(v) for name, v in c["objective_scores"].items()}}
+        for c in out["candidates"]
+    ]  # fmt: skip
     selected = out.get("selected")
-    return {"candidates": candidates, "selected": int(selected) if selected is not None else None}
+    return {"candidates": candidates, "selected": None if selected is None else int(selected),
+            "in_coverage": bool(out["in_coverage"])}  # fmt: skip
 
 
 def _run_recipe_and_adapter(run_id: str | None):

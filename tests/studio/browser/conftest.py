@@ -29,6 +29,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts" / "browser"
 ADMIN_PASSWORD = "browser-test-admin-pw"
 REAL_PIPELINE = "workers.pipelines.train:run_recipe"
+ARGILLA_URL = "http://127.0.0.1:6900"
 
 
 def _e2e_helpers() -> Any:
@@ -95,7 +96,8 @@ class StudioServer:
 def start_studio(env: dict[str, str], data_dir: Path, port: int | None = None) -> StudioServer:
     port = port or free_port()
     log_path = data_dir / f"studio-{port}.log"
-    env = {**env, "STUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    # The Annotation tab links here; the tab itself reads only the store (nothing contacts this URL).
+    env = {**env, "STUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD, "STUDIO_ARGILLA_URL": ARGILLA_URL}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "studio.app", "--host", "127.0.0.1", "--port", str(port), "--login"],
@@ -170,16 +172,23 @@ def now() -> float:
 
 
 def field(page: Any, key: str) -> Any:
-    """The input of the recipe form's widget for `key` (e.g. "method.dpo.beta")."""
+    """The input of the recipe form's widget for `key` (e.g. "method.dpo.beta"), its folded sections
+    opened first (a closed section's widgets are not on the page)."""
     from studio.ui_form import elem_id
 
+    parts = key.rstrip("?#").split(".")
+    for depth in range(1, len(parts)):
+        section = page.locator(f"#{elem_id('.'.join(parts[:depth]), 'section')}")
+        if section.count() and not section.locator(":scope > [data-testid=accordion-content]").is_visible():
+            section.locator(":scope > button.label-wrap").click()
     return page.locator(f"#{elem_id(key)}").locator("input, textarea").first
 
 
 def fill(page: Any, key: str, value: str) -> None:
+    """Type like a user: Gradio 6's text boxes send no input event for Playwright's `fill`."""
     box = field(page, key)
-    box.fill(value)
-    box.dispatch_event("input")
+    box.fill("")
+    box.press_sequentially(value)
     box.press("Tab")  # blur: a dropdown with custom values commits what was typed
 
 

@@ -1,0 +1,59 @@
+"""What the first page carries (issue 6: under 1 s with a busy DB), the Runs tab's polling, the curves."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from store import runs
+from store.tables import RunStatus
+from studio import ui_curves
+from studio.app import build_app
+from studio.auth import Access
+from studio.tabs import runs as runs_tab
+
+
+def _config() -> dict:
+    return build_app(Access(login=False)).get_config_file()
+
+
+def test_the_first_page_carries_one_method_one_source_and_no_other_tab() -> None:
+    components = _config()["components"]
+    ids = [c["props"].get("elem_id") or "" for c in components]
+    assert any(i == "field-method-dpo-beta" for i in ids)  # the starting member is on the page at once
+    assert not [i for i in ids if i.startswith(("field-method-pro", "field-method-rps", "field-data-hub"))]
+    for built_when_opened in ("runs-table", "report-picker", "play-prompt", "annotation-state"):
+        assert built_when_opened not in ids
+    # 631 with every member and tab built up front; 316 now. A bound that catches a regression.
+    assert len(components) < 350, len(components)
+
+
+def _run_with_events(steps: int) -> str:
+    run = runs.create_run("name: r\n", "r", "0" * 64)
+    runs.mark_running(run.id, worker="test")
+    for step in range(1, steps + 1):
+        metrics = {"rewards/accuracy": 0.5, "logps/chosen": -3.0, "logps/rejected": -4.0}
+        runs.append_event(run.id, step=step, total=steps, loss=1.0 / step, metrics=metrics)
+    return run.id
+
+
+def test_poll_reads_the_events_only_when_the_run_logged_something_new() -> None:
+    run_id = _run_with_events(3)
+    first = runs_tab.poll(None, None)
+    assert first[4] == "3 logged step(s)" and "data-points='3'" in first[5]
+    assert RunStatus(runs.get_run(run_id).status) == RunStatus.RUNNING
+    again = runs_tab.poll(run_id, first[-1])
+    assert isinstance(again[5], type(gr.skip()))  # curves: not re-sent
+    assert isinstance(again[0], type(gr.skip())) and isinstance(again[1], type(gr.skip()))  # list unchanged
+    runs.append_event(run_id, step=4, total=4, loss=0.2, metrics={})
+    third = runs_tab.poll(run_id, again[-1])
+    assert third[4] == "4 logged step(s)" and "data-points='4'" in third[5]
+
+
+def test_curves_are_one_html_fragment_with_a_panel_per_metric_and_thinned_series() -> None:
+    points = [(s, 1.0 / s, {"rewards/margin": s * 0.1, "logps/chosen": -s, "logps/rejected": -s - 1.0})
+              for s in range(1, 1001)]  # fmt: skip
+    html = ui_curves.curves_html(points)
+    assert html.count("<svg") == 3  # loss, margin, log-probs; accuracy was never logged
+    assert "id='curve-reward-accuracy' data-points='0'" in html and "no data yet" in html
+    assert "data-points='334'" in html  # 1000 points thinned to every 3rd, plus the last
+    assert "logps/rejected" in html and "nan" not in html.lower()
