@@ -5,13 +5,15 @@
   of `workers.packing` (two responses): a 4-D attention mask lets each response see the prompt and
   its own earlier tokens only, and position ids restart every response right after the prompt.
 
-Training and scoring use `LAYOUT`, chosen by measurement: on 16 OASST example lists (prompts ~77
-tokens, up to 4 responses of up to ~240) a forward + backward in packed rows took 1.3-1.7x the time of
-plain rows despite 35 % fewer token slots (SmolLM2-135M, 2-core CPU, bf16 autocast, interleaved runs
-on a busy machine): attention over one long row with a dense 4-D mask costs more than the repeated
-prompts save. Packing may pay when prompts are long next to the responses (not measured). Sequence j
-of list b is slot b·N + j, N being the longest list in the batch; shorter lists leave their slots
-empty (count 0).
+Training and scoring pick the layout per batch by token slots (`layout_batch`), from two measurements
+of a forward + backward (SmolLM2-135M, 2-core CPU, bf16 autocast, interleaved runs on a busy machine):
+- OASST lists (prompts ~77 tokens, up to 4 responses of up to ~240): packed rows took 1.3-1.7x the
+  time of plain rows despite 35 % fewer token slots: attention over one long row with a dense 4-D mask
+  costs more than the repeated prompts save;
+- USR Topical-Chat lists (prompts ~160 tokens, 6 responses of ~28): packed rows took 0.65-0.95x the
+  time of plain rows with 74 % fewer token slots.
+So a batch is packed only when that at least halves its token slots (`PACK_BELOW`). Sequence j of list
+b is slot b·N + j, N being the longest list in the batch; shorter lists leave their slots empty.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from workers.scoring import autocast_for
 
 PROMPT, PAD = 0, -1  # response j of a list is segment j + 1
 SCORING_BATCH_LISTS = 4
-LAYOUT = "plain"  # or "packed"; see the module docstring for the measurement
+PACK_BELOW = 0.5  # pack a batch when its packed token slots are below this share of the plain ones
 
 
 def _row(item: TokenizedList) -> tuple[list[int], list[int], list[int]]:
@@ -138,13 +140,17 @@ def plain_rows(lists: Sequence[TokenizedList], pad_id: int) -> dict[str, torch.T
     }  # fmt: skip
 
 
-def layout_tokens(item: TokenizedList) -> int:
-    """Tokens of one list in `LAYOUT`: the prompt once (packed) or once per response (plain)."""
-    return item.length + (0 if LAYOUT == "packed" else len(item.prompt_ids) * (len(item.response_ids) - 1))
+def _slots(lists: Sequence[TokenizedList]) -> tuple[int, int]:
+    """(packed, plain) token slots of a batch, padding included."""
+    packed = len(lists) * max(item.length for item in lists)
+    widths = [len(item.prompt_ids) + len(ids) for item in lists for ids in item.response_ids]
+    return packed, len(widths) * max(widths)
 
 
 def layout_batch(lists: Sequence[TokenizedList], pad_id: int) -> dict[str, torch.Tensor]:
-    return pack_lists(lists, pad_id) if LAYOUT == "packed" else plain_rows(lists, pad_id)
+    """The cheaper layout for this batch (see the module docstring)."""
+    packed, plain = _slots(lists)
+    return pack_lists(lists, pad_id) if packed < PACK_BELOW * plain else plain_rows(lists, pad_id)
 
 
 @torch.no_grad()

@@ -180,3 +180,12 @@ def test_a_run_reports_the_listwise_e1_before_and_after(tiny_model_dir, tmp_path
     assert sum(row["lists"] for row in section["by_list_size"]) == m["listwise_heldout_lists"]
     assert SECTION_TITLE in result.artifacts["report_md"].read_text()
     assert "By list size" in result.artifacts["report_html"].read_text()
+
+
+def test_a_batch_is_packed_only_when_that_halves_its_token_slots():
+    from workers.list_packing import layout_batch
+
+    long_prompt = TokenizedList(list(range(1, 101)), tuple([[7, 8, 9]] * 6), (6.0, 5.0, 4.0, 3.0, 2.0, 1.0))
+    short_prompt = TokenizedList([1, 2], ([5] * 50, [6] * 40), (2.0, 1.0))
+    assert "pred_cols" in layout_batch([long_prompt], pad_id=0)  # 118 packed vs 6 · 103 plain slots
+    assert "response_mask" in layout_batch([short_prompt], pad_id=0)  # 92 packed vs 2 · 52 plain

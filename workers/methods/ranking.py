@@ -1,10 +1,10 @@
 """Listwise ranking runner: PRO — Preference Ranking Optimization (Song et al. 2024; methods.md §3B).
 
 The pipeline hands every method pairs; a ranked record became k(k−1)/2 of them, each carrying the
-record's id in `group`. This runner regroups its training pairs into the records' ranked lists, packs
-each list as one row per response (`workers.list_packing`) and trains the PRO loss of `workers.losses`. No
-reference model: the pipeline's pairwise E1–E4 still compare adapter off and on, with the evaluation β
-of `MethodRunner.beta`, and `report` adds the listwise E1 (full order) before and after.
+record's id in `group`. This runner regroups its training pairs into the records' ranked lists, lays
+each batch out in the cheaper of two layouts (`workers.list_packing`) and trains the PRO loss of
+`workers.losses`. No reference model: the pipeline's pairwise E1–E4 still compare adapter off and on,
+with the evaluation β of `MethodRunner.beta`, and `report` adds the listwise E1 (full order).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 
 from workers.errors import UserFacingError
 from workers.evaluators.listwise import listwise_metrics, longer_first_exact_match
-from workers.list_packing import layout_batch, layout_tokens, list_logps, score_lists
+from workers.list_packing import layout_batch, list_logps, score_lists
 from workers.losses import pro_ranking_loss
 from workers.methods.base import EvaluationInputs, MethodRunner, TrainingInputs
 from workers.ranked_lists import TokenizedList, lists_from_records, tokenize_list
@@ -123,8 +123,8 @@ class RankingRunner(MethodRunner):
             "training_lists": len(lists),
             "training_list_sizes": {str(n): sizes[n] for n in sorted(sizes)},
             # The pipeline's tokens/s counts its pair rows (a list of 4 is 6 pairs); these are the
-            # tokens one epoch of lists really feeds the model in the layout used.
-            "training_tokens_per_epoch": sum(layout_tokens(item) for item in lists),
+            # tokens of one epoch of lists, each prompt once.
+            "training_tokens_per_epoch": sum(item.length for item in lists),
             "training_records_skipped": dict(sorted(skipped.items())),
         } | ({"score_gap_scale": self.scale} if self.scale is not None else {})
         collator = ListCollator(inputs.tokenizer.pad_token_id, self.scale, self.spec.min_gap)
