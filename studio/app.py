@@ -18,12 +18,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls
 
 import gradio as gr  # noqa: E402 - after the telemetry switch above
 from gradio.context import get_blocks_context  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from store.db import ensure_schema  # noqa: E402
 from store.tables import RunStatus  # noqa: E402
 from studio import ui_runs  # noqa: E402
 from studio.annotation_view import AnnotationView, StoreAnnotationView  # noqa: E402
 from studio.auth import Access, check_login, first_start_password, login_required  # noqa: E402
+from studio.first_load import AssetCache, PreloadLinks, preload_head  # noqa: E402
 from studio.tabs import annotation, playground, recipes, results  # noqa: E402
 from studio.tabs import runs as runs_tab  # noqa: E402
 from studio.ui_live_form import SYNC  # noqa: E402
@@ -32,7 +34,7 @@ DEFAULT_PORT = 7860
 # System fonts: the default theme's web fonts are ~140 kB more for the first page to fetch and lay out.
 THEME = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 CSS = """
-.field-error { color: #b91c1c; font-weight: 600; margin-top: -6px; }
+.field-invalid .info-text { color: #b91c1c; font-weight: 600; }
 .section-help { color: #4b5563; font-size: 0.9em; }
 """
 
@@ -120,9 +122,22 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, login: bool | None 
     demo.launch(
         server_name=host, server_port=port, auth=check_login if login else None,
         prevent_thread_lock=not block, css=CSS, theme=THEME, show_error=False, quiet=True, footer_links=[],
+        app_kwargs=_first_load_middleware(demo),
         auth_message="Alignment Studio: sign in with your studio account.",
     )  # fmt: skip
     return demo
+
+
+def _first_load_middleware(demo: gr.Blocks) -> dict[str, Any]:
+    """studio.first_load: preload tags for the first view's component code; static files from memory."""
+    return {"middleware": [Middleware(PreloadLinks, head=first_view_preloads(demo)), Middleware(AssetCache)]}
+
+
+def first_view_preloads(demo: gr.Blocks) -> str:
+    components = demo.get_config_file().get("components", [])
+    kinds = {component.get("type", "") for component in components}
+    code = [c for c in components if c.get("type") == "code"]
+    return preload_head(kinds, yaml_editor=any(c.get("props", {}).get("language") == "yaml" for c in code))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Renders a `studio.forms` tree as Gradio widgets, each with its error line right under it.
+"""Renders a `studio.forms` tree as Gradio widgets; a widget's problems replace its help line (in red).
 
 Widget kinds map one to one: number/integer → Number (bounds in the help text, not as clamps, so a
 wrong value is shown as a problem next to the field instead of being silently corrected), choice →
@@ -22,6 +22,8 @@ import gradio as gr
 from studio import forms
 from studio.forms import PICKER, TOGGLE, Choice, Field, Section
 
+INVALID = "field-invalid"  # the CSS class of a widget with a problem
+
 
 def elem_id(key: str, prefix: str = "field") -> str:
     """A stable DOM id for a widget key (the browser tests find fields by it)."""
@@ -32,7 +34,10 @@ def elem_id(key: str, prefix: str = "field") -> str:
 class RenderedForm:
     tree: Section
     widgets: dict[str, Any] = field(default_factory=dict)  # key → input component
-    errors: dict[str, gr.Markdown] = field(default_factory=dict)  # key → its error line
+    # key → the component that shows its problems: the widget itself, in its info line. Not a Markdown
+    # line per widget: that doubled the page's components (and a Form each), which slowed its first load.
+    errors: dict[str, Any] = field(default_factory=dict)
+    helps: dict[str, str | None] = field(default_factory=dict)  # key → its help text (the info line)
     groups: dict[str, Any] = field(default_factory=dict)  # variant / optional section key → container
     columns: list[str] = field(default_factory=list)  # keys of column widgets
     namespace: str = ""  # DOM id prefix, so two forms on one page do not share ids
@@ -61,12 +66,20 @@ class RenderedForm:
     def group_updates(self, values: dict[str, Any]) -> list[Any]:
         return [gr.update(visible=visible) for visible in self._group_visibility(values).values()]
 
-    def error_updates(self, placed: dict[str, list[str]]) -> list[Any]:
-        return [
-            gr.update(value="⚠ " + "; ".join(placed[key]), visible=True) if key in placed
-            else gr.update(value="", visible=False)
-            for key in self.errors
-        ]  # fmt: skip
+    def error_updates(
+        self, placed: dict[str, list[str]], shown: dict | None = None, values: dict | None = None
+    ) -> list[Any]:
+        """One update per widget: its problems (or its help again). With `shown` (what the widgets show
+        now), unchanged ones are skipped; with `values`, every widget also gets its value."""
+        updates = []
+        for key in self.errors:
+            messages = placed.get(key)
+            if values is None and shown is not None and shown.get(key) == messages:
+                updates.append(gr.skip())
+                continue
+            props = error_props(self.helps.get(key), messages)
+            updates.append(gr.update(**props, **({"value": values.get(key)} if values is not None else {})))
+        return updates
 
     def section_updates(self, placed: dict[str, list[str]]) -> list[Any]:
         """Open every section that holds a problem, so no problem hides in a folded section."""
@@ -137,9 +150,9 @@ def _render_toggle(form: RenderedForm, section: Section, values: dict) -> None:
     key = section.key + TOGGLE
     form.widgets[key] = gr.Checkbox(
         value=bool(values.get(key)), label=f"Set {section.label.lower()}", elem_id=form.id(key),
-        interactive=True,
+        interactive=True, **_shows_problems(form, key, None),
     )  # fmt: skip
-    _error_line(form, key)
+    form.errors[key] = form.widgets[key]
 
 
 def _render_children(form: RenderedForm, section: Section, values: dict, before: dict) -> None:
@@ -153,9 +166,9 @@ def render_picker(form: RenderedForm, choice: Choice, values: dict) -> str:
     picked = values.get(key) or choice.default
     form.widgets[key] = gr.Radio(
         choices=list(choice.variants), value=picked, label=f"{choice.label}: {choice.tag}",
-        info=choice.help, elem_id=form.id(key), interactive=True,
+        elem_id=form.id(key), interactive=True, **_shows_problems(form, key, choice.help),
     )  # fmt: skip
-    _error_line(form, key)
+    form.errors[key] = form.widgets[key]
     return picked
 
 
@@ -179,19 +192,26 @@ def _render_choice(form: RenderedForm, choice: Choice, values: dict, before: dic
 def _render_field(form: RenderedForm, node: Field, value: Any) -> None:
     label = node.label + (" *" if node.required else "")
     # interactive: a widget drawn later by gr.render is otherwise shown read-only.
-    common = {"label": label, "info": node.help or None, "elem_id": form.id(node.key), "interactive": True}
+    common = {"label": label, "elem_id": form.id(node.key), "interactive": True,
+              **_shows_problems(form, node.key, node.help)}  # fmt: skip
     form.widgets[node.key] = _widget(node, value, common, form.column_choices)
     if node.column:
         form.columns.append(node.key)
-    _error_line(form, node.key)
+    form.errors[node.key] = form.widgets[node.key]
 
 
-def _error_line(form: RenderedForm, key: str) -> None:
-    messages = form.problems.get(key)
-    form.errors[key] = gr.Markdown(
-        "⚠ " + "; ".join(messages) if messages else "", visible=bool(messages),
-        elem_id=form.id(key, "error"), elem_classes=["field-error"],
-    )  # fmt: skip
+def _shows_problems(form: RenderedForm, key: str, help_text: str | None) -> dict[str, Any]:
+    """The widget's info line and classes for the problems the form is built with."""
+    form.helps[key] = help_text or None
+    return error_props(help_text, form.problems.get(key))
+
+
+def error_props(help_text: str | None, messages: list[str] | None) -> dict[str, Any]:
+    """`info` and `elem_classes` of a widget: its problems (red, see app.CSS; the messages carry their
+    own hint), else its help."""
+    if not messages:
+        return {"info": help_text or None, "elem_classes": []}
+    return {"info": "⚠ " + "; ".join(messages), "elem_classes": [INVALID]}
 
 
 def _widget(node: Field, value: Any, common: dict[str, Any], columns: list[str]) -> Any:

@@ -32,6 +32,7 @@ from studio.ui_form import RenderedForm, render, render_picker, render_variant
 # values -> ({widget key: messages}, updates for the caller's extra outputs)
 Check = Callable[[dict[str, Any]], tuple[dict[str, list[str]], list[Any]]]
 _SERIAL = itertools.count(1)  # makes every problems update a change, even to the same set
+STATIC = "."  # the key in `shown` for the problems of the widgets drawn with the page (no union is ".")
 SYNC = {"concurrency_id": "studio-form-sync", "concurrency_limit": 1, "show_progress": "hidden",
         "trigger_mode": "always_last"}  # fmt: skip
 
@@ -117,15 +118,18 @@ class LiveForm:
 
     def _outputs(self) -> list[Any]:
         static, firsts = self.static, list(self.first.values())
-        return [self.values, self.shown, *self.problems.values(), *static.errors.values(),
+        return [self.values, self.shown, *self.problems.values(),
+                *(w for form in (static, *firsts) for w in form.errors.values()),
                 *static.groups.values(), *static.sections.values(),
-                *(e for f in firsts for e in f.errors.values()),
                 *(g for f in firsts for g in f.groups.values()), *self.first_box.values(),
                 *self.extra_outputs]  # fmt: skip
 
-    def after(self, values: dict[str, Any], shown: dict, redrawn: Set[str] = frozenset()) -> list[Any]:
+    def after(
+        self, values: dict[str, Any], shown: dict, redrawn: Set[str] = frozenset(), load: bool = False
+    ) -> list[Any]:
         """Updates for `_outputs()` once `values` is the form's content; `redrawn` unions are being
-        redrawn (their starting box goes, and their drawn member shows its own problems)."""
+        redrawn (their starting box goes, and their drawn member shows its own problems). `load`: the
+        widgets get their values too. Widgets whose problems did not change are skipped."""
         placed, extra = self.check(values)
         shown, serial, per_member = dict(shown or {}), next(_SERIAL), []
         for union in self.problems:
@@ -134,10 +138,13 @@ class LiveForm:
             per_member.append([serial, mine] if changed else gr.skip())
             shown[union] = mine
         static, firsts = self.static, list(self.first.values())
+        before, shown[STATIC] = shown.get(STATIC, {}), placed  # the static and starting widgets' problems
+        loaded = values if load else None
+        widgets = [u for form in (static, *firsts) for u in form.error_updates(placed, before, loaded)]
         boxes = [gr.update(visible=False) if union in redrawn else gr.skip() for union in self.first_box]
-        return [values, shown, *per_member, *static.error_updates(placed), *static.group_updates(values),
-                *static.section_updates(placed), *(u for f in firsts for u in f.error_updates(placed)),
-                *(u for f in firsts for u in f.group_updates(values)), *boxes, *extra]  # fmt: skip
+        return [values, shown, *per_member, *widgets, *static.group_updates(values),
+                *static.section_updates(placed), *(u for f in firsts for u in f.group_updates(values)),
+                *boxes, *extra]  # fmt: skip
 
     def _sync(self, keys: list[str], part: RenderedForm | None = None) -> Callable[..., list[Any]]:
         def sync(current: dict, shown: dict, *args: Any) -> list[Any]:
@@ -155,8 +162,8 @@ class LiveForm:
         return [self.values, self.shown, *self.epochs.values()]
 
     def load_outputs(self) -> list[Any]:
-        """Outputs of `load`: every static widget, every union's epoch, then `_outputs()`."""
-        return [*self.static.inputs, *self._first_widgets().values(), *self.epochs.values(), *self._outputs()]
+        """Outputs of `load`: every union's epoch, then `_outputs()` (which has every static widget)."""
+        return [*self.epochs.values(), *self._outputs()]
 
     def load(self, state: Sequence[Any], values: dict, redraw: Set[str] = frozenset()) -> list:
         """Show `values` everywhere: static widgets get them; a union is redrawn when its part of the
@@ -166,9 +173,8 @@ class LiveForm:
         redrawn = {key for key in self.epochs if key in redraw or _part(current, key) != _part(values, key)}
         if not redrawn and values == current:
             return [gr.skip()] * len(self.load_outputs())
-        shows = [gr.update(value=values.get(k)) for k in [*self.static.keys, *self._first_widgets()]]
         bumped = [count + (key in redrawn) for key, count in zip(self.epochs, epochs, strict=True)]
-        return [*shows, *bumped, *self.after(values, shown, redrawn)]
+        return [*bumped, *self.after(values, shown, redrawn, load=True)]
 
 
 def _in(key: str, union_key: str) -> bool:

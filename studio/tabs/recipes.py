@@ -1,5 +1,5 @@
 """Recipes tab: the form generated from the recipe schema, a data upload with preview, and a YAML view
-that round-trips both ways. Every problem is shown under its field as soon as a value changes."""
+that round-trips both ways. Every problem is shown on its field as soon as a value changes."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def _yaml_of(data: dict, recipe: Recipe | None) -> str:
 def _general_text(placed: dict, general: list[str]) -> str:
     if not placed and not general:
         return "✅ The recipe is valid."
-    lines = [f"❌ {len(placed) + len(general)} problem(s) — each is shown under its field."]
+    lines = [f"❌ {len(placed) + len(general)} problem(s) — each is shown in red on its field."]
     return "\n".join(lines + [f"- {message}" for message in general])
 
 

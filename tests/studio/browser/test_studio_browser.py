@@ -110,15 +110,16 @@ def _build_recipe(page: Any, tiny_model_dir: Path, tmp_path: Path, shots: Any, u
     ui.fill(page, "training.precision", "fp32")
 
     ui.fill(page, "method.dpo.beta", "-1")
-    beta_error = page.locator("#error-method-dpo-beta")
-    ui.wait_for(lambda: "greater than 0" in beta_error.inner_text(), 20, "the β problem under its field")
+    beta_info = page.locator("#field-method-dpo-beta .info-text")  # a problem replaces the field's help
+    ui.wait_for(lambda: "greater than 0" in beta_info.inner_text(), 20, "the β problem under its field")
+    assert "field-invalid" in page.locator("#field-method-dpo-beta").get_attribute("class")
     shots(page, "beta-flagged")
     ui.fill(page, "method.dpo.beta", "0.2")
     problems = page.locator("#recipe-problems")
     try:
         ui.wait_for(lambda: "valid" in problems.inner_text(), 20, "a valid recipe")
     except BaseException:
-        shown = page.locator(".field-error").all_inner_texts()
+        shown = page.locator(".field-invalid .info-text").all_inner_texts()
         raise AssertionError(f"still invalid: {problems.inner_text()} / {shown}") from None
     yaml_text = page.locator("#recipe-yaml").inner_text()
     assert "method: dpo" in yaml_text and "beta: 0.2" in yaml_text and "prompt: question" in yaml_text
