@@ -113,3 +113,49 @@ def _login(server: LocalArgilla, username: str):
     return httpx.Client(
         base_url=server.url, headers={"Authorization": f"Bearer {token.json()['access_token']}"}
     )
+
+
+def test_argilla_dying_mid_sync_keeps_every_synced_response_and_the_next_sync_completes(
+    private_server, monkeypatch
+):
+    """The server stops between two pages of a sync: the half-read snapshot is not applied (no synced
+    response is deleted for being absent from it), and the next sync brings everything, once."""
+    from annotation import backend as argilla_backend
+    from annotation.errors import ArgillaUnavailable
+
+    link = service.link_for("outage", "studio", f"midsync-{uuid.uuid4().hex[:8]}", SPEC)
+    published = service.publish(link.id, ITEMS)
+    ids = _record_ids(private_server, published.dataset_id)
+    _submit(private_server, "dora", ids, "a_better")
+    assert service.sync(link.id).added == 3
+    _submit(private_server, "emil", ids, "b_better")
+
+    monkeypatch.setattr(argilla_backend, "PAGE", 1)  # three pages: the server dies after the first
+    read_page = argilla_backend.ArgillaBackend._get
+
+    def first_page_then_stop(self, path, params=None):
+        answer = read_page(self, path, params)
+        if path.endswith("/records") and params["offset"] == 0:
+            private_server.stop()
+        return answer
+
+    monkeypatch.setattr(argilla_backend.ArgillaBackend, "_get", first_page_then_stop)
+    with pytest.raises(ArgillaUnavailable, match="unreachable"):
+        service.sync(link.id)
+    kept = annotations.responses_of(link.id)
+    assert sorted((r.username, r.record_id) for r in kept) == sorted(("dora", i) for i in ids)
+
+    monkeypatch.setattr(argilla_backend.ArgillaBackend, "_get", read_page)
+    private_server.start(say=lambda message: None)
+    private_server.wait_healthy()
+    for _ in range(2):  # twice: the second sync changes nothing
+        service.sync(link.id)
+        keys = [(r.record_id, r.username) for r in annotations.responses_of(link.id)]
+        assert len(keys) == len(set(keys)) == 6
+
+
+def _submit(server: LocalArgilla, username: str, record_ids: list[str], label: str) -> None:
+    client = _login(server, username)
+    for record_id in record_ids:
+        body = {"values": {"overall": {"value": label}}, "status": "submitted"}
+        assert client.post(f"/api/v1/records/{record_id}/responses", json=body).status_code == 201
