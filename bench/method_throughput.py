@@ -72,7 +72,7 @@ METHOD_SETUPS: dict[str, dict[str, dict]] = {
         "spo": {"method": "spo", "beta": 0.1, "loss": "sigmoid", "units": 3, "ssl_weight": 0.1,
                 "selector": "base_contribution", "head_learning_rate": 0.0001, "degrade_rejected": False},
         # examples/ranking.yaml's block (its lists ordered by the shared five-score mean, not `overall`)
-        "ranking": {"method": "ranking", "sft_weight": 0.05, "score_gaps": "scores", "max_responses": 6},
+        "ranking": {"method": "ranking", "sft_weight": 0.005, "score_gaps": "scores", "max_responses": 6},
         # examples/pro.yaml's block
         "pro": {"method": "pro", "beta": 0.1, "normalization": "zscore", "temperature": 1.0,
                 "prompt_encoder": "minilm", "min_gap": 0.1, "pair_weighting": "strength"},
