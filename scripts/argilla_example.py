@@ -38,7 +38,7 @@ from studio.services import (  # noqa: E402
     RedisService,
     Supervisor,
     WorkerService,
-    sigterm_as_interrupt,
+    interrupt_on_stop_signals,
     worker_env,
 )
 
@@ -88,7 +88,7 @@ def main() -> int:
         WorkerService(redis),
     ]
     supervisor = Supervisor(services, say=print)
-    with sigterm_as_interrupt():
+    with interrupt_on_stop_signals():
         try:
             supervisor.start_all()
             times["start the stack"] = time.monotonic() - start

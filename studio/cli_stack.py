@@ -28,7 +28,7 @@ from studio.services import (
     StudioAppService,
     Supervisor,
     WorkerService,
-    sigterm_as_interrupt,
+    interrupt_on_stop_signals,
     stop_process,
     worker_command,
     worker_env,
@@ -99,7 +99,7 @@ def up(
     if app:
         services.append(StudioAppService(redis, host=host, port=port))  # last: the others are ready
     supervisor = Supervisor(services, say=console.print)
-    with sigterm_as_interrupt():
+    with interrupt_on_stop_signals():
         try:
             supervisor.start_all()
             console.print("ready: queue runs with `studio run RECIPE.yaml`; Ctrl-C stops everything")
@@ -119,7 +119,7 @@ def demo(
     loaded = load_recipe(recipe)  # fail before starting anything
     redis = RedisService()
     supervisor = Supervisor([redis, WorkerService(redis)], say=console.print)
-    with sigterm_as_interrupt():
+    with interrupt_on_stop_signals():
         try:
             supervisor.start_all()
             final = _run_and_wait(loaded, supervisor)

@@ -347,14 +347,17 @@ class Supervisor:
 
 
 @contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C so `finally` blocks stop the services (systemd, docker stop, kill)."""
+def interrupt_on_stop_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT raise KeyboardInterrupt, so `finally` blocks stop the services (Ctrl-C, systemd,
+    docker stop, kill). SIGINT too: a process started in the background by a non-interactive shell (CI,
+    `nohup … &`) inherits SIGINT *ignored*, and Python then never raises KeyboardInterrupt for it."""
 
     def _raise(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _raise)
+    previous = {sig: signal.signal(sig, _raise) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
