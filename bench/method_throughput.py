@@ -48,6 +48,7 @@ if str(ROOT) not in sys.path:  # run as a file, without PYTHONPATH
     sys.path.insert(0, str(ROOT))
 
 from bench.machine import cpu_model, versions  # noqa: E402
+from bench.train_throughput import _SilentProgress  # noqa: E402
 
 RESULT_PREFIX = "BENCH_RESULT "
 DEMO_TRAIN = ROOT / "examples/data/demo-pairs.train.jsonl"
@@ -119,17 +120,6 @@ def recipe_dict(method: str, args: argparse.Namespace, model_path: str, train: P
     }  # fmt: skip
 
 
-class _Silent:
-    def message(self, text: str) -> None:
-        pass
-
-    def on_log(self, step, max_steps, loss, metrics) -> None:
-        pass
-
-    def should_stop(self) -> bool:
-        return False
-
-
 def child_main(args: argparse.Namespace) -> None:
     import torch
 
@@ -158,7 +148,7 @@ def child_main(args: argparse.Namespace) -> None:
         reference_seconds = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="bench-method-") as out, timed_training_data(pipeline) as prep:
         _, stats, _, _ = pipeline._train(
-            recipe, model, tokenizer, train, ref, Path(out), precision, dev, _Silent(), split
+            recipe, model, tokenizer, train, ref, Path(out), precision, dev, _SilentProgress(), split
         )
     result = {"method": args.child, "contexts": len(split.records_of(split.train)),
               "pipeline_pairs": len(train.pairs), "native_rows": prep["rows"],

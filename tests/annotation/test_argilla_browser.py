@@ -7,12 +7,9 @@ CI=1 (`make system-deps install-dev` installs both).
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,11 +20,6 @@ from recipes.preference_data import PreferenceRecord
 from store import annotations
 
 pytestmark = pytest.mark.integration
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
 ANNOTATOR = "browser-ann"
 LEVELS = [{"value": v, "label": label} for v, label in ((1, "wrong"), (2, "partly"), (3, "right"))]
@@ -44,33 +36,13 @@ ITEMS = [
 RATIONALE = "A adds correctly; B is off by one."
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package is not installed (pip install -e '.[dev]')")
-    if not Path(CHROMIUM).exists():
-        _missing(f"Debian's chromium is not at {CHROMIUM} (apt-get install -y chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}: CI must not skip the Argilla browser test")
-    pytest.skip(reason)
-
-
-def test_a_response_submitted_in_argillas_ui_reaches_the_store(queued, webhook_receiver, chromium, wait):
+def test_a_response_submitted_in_argillas_ui_reaches_the_store(
+    queued, webhook_receiver, playwright_chromium, wait
+):
     link = service.link_for("browser", "studio", f"browser-{uuid.uuid4().hex[:8]}", SPEC)
     published = service.publish(link.id, ITEMS)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page = playwright_chromium.new_page(viewport={"width": 1400, "height": 1000})
     server_errors: list[str] = []
     page.on("response", lambda r: server_errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
 

@@ -6,7 +6,6 @@ Playwright. Without Chromium or Playwright the tests skip locally but FAIL under
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import socket
 import subprocess
@@ -21,11 +20,6 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts" / "browser"
 ADMIN_PASSWORD = "browser-test-admin-pw"
 REAL_PIPELINE = "workers.pipelines.train:run_recipe"
@@ -46,28 +40,6 @@ def _e2e_helpers() -> Any:
 
 e2e = _e2e_helpers()
 wait_for = e2e.wait_for
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(reason + " (CI must not skip the browser tests: run `make system-deps install-dev`)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def playwright_chromium() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package is not installed")
-    if not Path(CHROMIUM).exists():
-        _missing(f"Debian's chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def free_port() -> int:
