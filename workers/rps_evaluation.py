@@ -56,6 +56,20 @@ def _controllability(spec, pools, judge) -> float:
     return controllability(spec.eval_directions_deg, means, centre)
 
 
+def _neighbour_gain(spec, pools, judge, covered: bool) -> float:
+    """RPS's premise, measured: mean over prompts and targets (in or out of the coverage) of the judge's
+    projected reward of the neighbours' samples minus that of the target's own samples, before any
+    selection. Near 0, the model answers an under-represented direction as well as its neighbours and
+    no selection rule can make RPS beat the baseline."""
+    gains = []
+    for (_, target), (rps, baseline) in pools.items():
+        if in_coverage(target, spec.coverage_min_deg, spec.coverage_max_deg) != covered:
+            continue
+        gains.append(statistics.fmean(projected(judge[k], target) for k in rps)
+                     - statistics.fmean(projected(judge[k], target) for k in baseline))  # fmt: skip
+    return statistics.fmean(gains) if gains else math.nan
+
+
 def _agreement(selection, judge) -> float:
     """Spearman of selection vs judge along 0° over all samples: RPS cannot beat the baseline in the
     judge's eyes when the two reward models disagree, so the report shows how much they agree."""
@@ -63,6 +77,37 @@ def _agreement(selection, judge) -> float:
     if len(keys) < 3:
         return math.nan
     return spearman([projected(selection[k], 0.0) for k in keys], [projected(judge[k], 0.0) for k in keys])
+
+
+def human_agreement(records, objectives, reward_model) -> dict[str, float]:
+    """Per objective, the mean over prompts of Spearman(reward model, human scores) across that prompt's
+    rated replies: does the model rank one prompt's replies as people did? (what selection needs; NaN if
+    no prompt has two replies with different scores)"""
+    prompts = [r.prompt for r in records for _ in r.responses]
+    scored = reward_model.score(prompts, [text for r in records for text in r.responses])
+    out = {}
+    for objective in objectives:
+        per_prompt, offset = [], 0
+        for record in records:
+            human = (record.objective_scores or {}).get(objective, {})
+            rated = sorted(human)
+            if len(rated) > 1:
+                model_scores = [scored[objective][offset + i] for i in rated]
+                per_prompt.append(spearman([human[i] for i in rated], model_scores))
+            offset += len(record.responses)
+        per_prompt = [rho for rho in per_prompt if not math.isnan(rho)]
+        out[objective] = statistics.fmean(per_prompt) if per_prompt else math.nan
+    return out
+
+
+def _human_checks(spec, inputs, selection_model, judge_model) -> dict[str, float]:
+    """Both reward models against the held-out replies' human scores (prompts neither was fitted on)."""
+    records = inputs.split.records_of(inputs.split.heldout)
+    out = {}
+    for role, model in (("selection", selection_model), ("judge", judge_model)):
+        for objective, rho in human_agreement(records, spec.objectives, model).items():
+            out[f"rps_{role}_human_spearman_{objective}"] = rho
+    return out
 
 
 def _write_samples(path, prompts, samples, selection, judge, picks) -> None:
@@ -98,6 +143,9 @@ def evaluate_directions(spec, inputs, selection_model, judge_model) -> dict[str,
     metrics |= {"rps_controllability_spearman": _controllability(spec, pools, judge),
                 "rps_selection_judge_spearman": _agreement(selection, judge),
                 "rps_eval_prompts": float(len(prompts)), "rps_generations": float(len(samples))}  # fmt: skip
+    metrics |= _human_checks(spec, inputs, selection_model, judge_model)
+    metrics |= {"rps_ood_neighbour_gain": _neighbour_gain(spec, pools, judge, covered=False),
+                "rps_id_neighbour_gain": _neighbour_gain(spec, pools, judge, covered=True)}  # fmt: skip
     _write_samples(
         inputs.out_dir / "rps" / "evaluation_samples.jsonl", prompts, samples, selection, judge, picks
     )
@@ -106,7 +154,9 @@ def evaluate_directions(spec, inputs, selection_model, judge_model) -> dict[str,
         "summary": {k: v for k, v in metrics.items() if k.startswith("rps_")},
         "per_direction": per_direction(comparisons, inputs.recipe.evaluation.confidence_level),
         "coverage_deg": [spec.coverage_min_deg, spec.coverage_max_deg],
-        "judge": "ridge heads on the base model's mean-pooled hidden states (adapter off), fitted on "
-        "prompts set aside from training and selection",
+        "judge": "ridge heads on the base model's mean-pooled hidden states (adapter off)"
+        + (" and the reply's text features" if spec.reward_text_features else "")
+        + ", fitted on prompts set aside from training and selection; rps_*_human_spearman_* say how "
+        "well the judge and the selection model rank the held-out prompts' rated replies as people did",
     }
     return {"metrics": metrics, "section": section}

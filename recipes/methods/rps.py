@@ -58,6 +58,11 @@ class RPSSpec(StrictModel):
     eval_prompts: int = Field(
         24, ge=1, le=10_000, description="Held-out prompts per evaluated direction (generation-bound)."
     )
+    reward_text_features: bool = Field(
+        True,
+        description="Give the selection reward model and the judge the reply's length and word overlap "
+        "with the prompt next to its embedding (on USR they rank one prompt's replies far better).",
+    )
     judge_fraction: float = Field(
         0.3,
         gt=0,

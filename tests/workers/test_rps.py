@@ -71,6 +71,27 @@ def test_judge_prompts_are_disjoint_and_best_along_follows_the_direction():
     assert best_along(records[0], ("a", "b"), 45) in (0, 1, 2)
 
 
+class _LengthModel:
+    """A fake reward model: engagingness = reply length, groundedness = minus it."""
+
+    def score(self, prompts, responses):
+        return {"a": [len(r) for r in responses], "b": [-len(r) for r in responses]}
+
+
+def test_human_agreement_is_the_mean_within_prompt_spearman_and_skips_unrankable_prompts():
+    from workers.rps_evaluation import human_agreement
+
+    records = [
+        PreferenceRecord(prompt="p1", responses=["x", "yy", "zzz"], objective_scores={
+            "a": {0: 0.1, 1: 0.5, 2: 0.9}, "b": {0: 0.2, 1: 0.2, 2: 0.2}}),  # b: all tied, no ranking
+        PreferenceRecord(prompt="p2", responses=["xxx", "y"], objective_scores={
+            "a": {0: 0.3, 1: 0.8}, "b": {0: 0.1, 1: 0.7}}),
+    ]  # fmt: skip
+    agreement = human_agreement(records, ("a", "b"), _LengthModel())
+    assert agreement["a"] == pytest.approx((1.0 + -1.0) / 2)  # p1 ordered by length, p2 reversed
+    assert agreement["b"] == pytest.approx(1.0)  # only p2 counts: shorter is better there
+
+
 def _recipe(model_dir: Path, folder: Path, **method):
     block = {"method": "rps", "objectives": ["engagingness", "groundedness"], "k": 2, "max_new_tokens": 6,
              "eval_directions_deg": [10, 45], "eval_prompts": 2, "training": "none"} | method  # fmt: skip
@@ -90,12 +111,17 @@ def test_selection_only_run_reports_e9_and_serves_candidates(tiny_model_dir, tmp
     metrics = result.metrics
     assert metrics["rps_ood_comparisons"] == 2 and metrics["rps_id_comparisons"] == 2  # 2 prompts × 45°, 10°
     assert metrics["rps_generations"] == 2 * (4 + 2 * 2)  # pools {10, 5} + {40, 35}, 2 baselines × k = 2
+    assert not math.isnan(metrics["rps_ood_neighbour_gain"]) and not math.isnan(
+        metrics["rps_id_neighbour_gain"]
+    )
+    for role in ("selection", "judge"):  # both reward models checked against held-out human scores
+        assert -1 <= metrics[f"rps_{role}_human_spearman_groundedness"] <= 1
     report = json.loads(result.artifacts["report_json"].read_text())
     assert report["training"]["steps"] == 0
     section = report["method_report"]
     assert [row["target_deg"] for row in section["per_direction"]] == [10.0, 45.0]
     samples = (tmp_path / "run" / "rps" / "evaluation_samples.jsonl").read_text().splitlines()
-    assert len([line for line in samples if "\"pool\"" in line]) == 16
+    assert len([line for line in samples if '"pool"' in line]) == 16
     assert (tmp_path / "run" / "rps" / "rps.json").exists()
 
     from workers.pipelines.train import _load_model  # serving loads the run's folder the same way
@@ -122,3 +148,19 @@ def test_bad_rps_settings_are_refused_with_the_field_named(method, message, tiny
 
     with pytest.raises(RecipeError, match=message.replace("(", r"\(").replace("[", r"\[")):
         _recipe(tiny_model_dir, tmp_path, **method)
+
+
+def test_neighbour_gain_compares_neighbour_samples_with_the_targets_own_before_selection():
+    from types import SimpleNamespace
+
+    from workers.rps_evaluation import _neighbour_gain
+
+    spec = SimpleNamespace(coverage_min_deg=-30, coverage_max_deg=30)
+    judge = {"n1": (1.0, 0.0), "n2": (0.0, 1.0), "own1": (0.0, 0.0), "own2": (1.0, 1.0), "id": (0.5, 0.5)}
+    pools = {(0, 90.0): (["n1", "n2"], ["own1", "own2"]), (0, 0.0): (["id"], ["id"])}
+    # along 90° (outside the coverage): neighbours average (0 + 1) / 2, own samples (0 + 1) / 2 → gain 0;
+    # along 0°: one sample on both sides → 0. Make the neighbours better along 90° and check the gain.
+    assert _neighbour_gain(spec, pools, judge, covered=False) == pytest.approx(0.0)
+    judge["n1"] = (1.0, 1.0)
+    assert _neighbour_gain(spec, pools, judge, covered=False) == pytest.approx((1.0 + 1.0) / 2 - 0.5)
+    assert _neighbour_gain(spec, pools, judge, covered=True) == pytest.approx(0.0)

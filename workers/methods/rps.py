@@ -21,7 +21,14 @@ from workers.errors import UserFacingError
 from workers.logprobs import response_logps
 from workers.losses import sft_nll
 from workers.methods.base import EvaluationInputs, MethodRunner, TrainingInputs
-from workers.reward_models import BaseModelEncoder, MiniLMEncoder, MultiObjectiveRewardModel, fit_from_scores
+from workers.reward_models import (
+    BaseModelEncoder,
+    Encoder,
+    MiniLMEncoder,
+    MultiObjectiveRewardModel,
+    WithTextFeatures,
+    fit_from_scores,
+)
 from workers.rps_evaluation import evaluate_directions
 from workers.rps_selection import SamplePlan, draw_samples, pick, rps_keys, score_samples
 from workers.sft_data import SFTCollator, SFTDataset, SFTExample
@@ -88,7 +95,7 @@ class RPSRunner(MethodRunner):
         )
         try:
             self.selection_model = fit_from_scores(
-                selection, self.spec.objectives, MiniLMEncoder(pool="response")
+                selection, self.spec.objectives, self._features(MiniLMEncoder(pool="response"))
             )
         except ValueError as exc:
             raise UserFacingError(f"RPS selection reward model: {exc}") from None
@@ -103,6 +110,9 @@ class RPSRunner(MethodRunner):
             )
         return SFTDataset(examples), SFTCollator(inputs.tokenizer.pad_token_id)
 
+    def _features(self, encoder: Encoder) -> Encoder:
+        return WithTextFeatures(encoder) if self.spec.reward_text_features else encoder
+
     def loss(self, model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         logps, counts = response_logps(
             model, batch["input_ids"], batch["attention_mask"], batch["response_mask"]
@@ -114,7 +124,7 @@ class RPSRunner(MethodRunner):
         judge = fit_from_scores(
             self.judge_records,
             self.spec.objectives,
-            BaseModelEncoder(inputs.model, inputs.tokenizer, pool="response"),
+            self._features(BaseModelEncoder(inputs.model, inputs.tokenizer, pool="response")),
         )
         return evaluate_directions(self.spec, inputs, self.selection_model, judge)
 

@@ -5,7 +5,7 @@
 - `PairwiseJudge`: a Bradley–Terry scalar judge for E6 win rates, fitted only on pairs from
   `disjoint_judge_split`, so it never shares text with what the policy trained or is evaluated on.
 - Encoders: `MiniLMEncoder` (bundled all-MiniLM-L6-v2, offline) or `BaseModelEncoder` (the base LM,
-  adapter off).
+  adapter off), either one optionally with the reply's surface features appended (`WithTextFeatures`).
 """
 
 from workers.reward_models.encoders import (
@@ -26,6 +26,7 @@ from workers.reward_models.multi_objective import (
     rating_targets,
     score_targets,
 )
+from workers.reward_models.text_features import WithTextFeatures, text_features
 
 __all__ = [
     "MINILM_NAME",
@@ -44,4 +45,6 @@ __all__ = [
     "newton_bradley_terry",
     "rating_targets",
     "score_targets",
+    "text_features",
+    "WithTextFeatures",
 ]

@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from workers.reward_models.encoders import MINILM_NAME, Encoder, MiniLMEncoder
+from workers.reward_models.text_features import TEXT_FEATURES_SUFFIX, WithTextFeatures
 
 FORMAT = "studio-reward-model"
 VERSION = 1
@@ -46,12 +47,24 @@ def read(directory: Path | str, kind: str) -> tuple[dict, dict[str, torch.Tensor
 MINILM_POOLS = {MINILM_NAME: "all", f"{MINILM_NAME}:response-pool": "response"}
 
 
-def matching_encoder(meta: dict, encoder: Encoder | None) -> Encoder:
-    """The encoder handed in if its name matches the saved one; MiniLM (either pooling) is rebuilt from
-    its name alone, so a caller never has to know how the heads were pooled."""
-    saved = meta["encoder"]
-    if saved in MINILM_POOLS and (encoder is None or isinstance(encoder, MiniLMEncoder)):
+def _rebuilt_minilm(saved: str) -> Encoder | None:
+    """MiniLM (either pooling, with or without text features) from its saved name alone."""
+    if saved in MINILM_POOLS:
         return MiniLMEncoder(pool=MINILM_POOLS[saved])
+    base = saved.removesuffix(TEXT_FEATURES_SUFFIX)
+    if base != saved and base in MINILM_POOLS:
+        return WithTextFeatures(MiniLMEncoder(pool=MINILM_POOLS[base]))
+    return None
+
+
+def matching_encoder(meta: dict, encoder: Encoder | None) -> Encoder:
+    """The encoder handed in if its name matches the saved one; MiniLM (either pooling, with or without
+    text features) is rebuilt from its name alone, so a caller never has to know how the heads were fed.
+    A plain MiniLMEncoder handed in counts as "rebuild it": callers pass one to mean "the bundled one"."""
+    saved = meta["encoder"]
+    rebuilt = _rebuilt_minilm(saved)
+    if rebuilt is not None and (encoder is None or isinstance(encoder, MiniLMEncoder)):
+        return rebuilt
     if encoder is None:
         raise ValueError(f"heads were fitted on {saved!r}: pass that encoder to load()")
     if encoder.name != meta["encoder"]:
