@@ -6,6 +6,10 @@ opened for the first time in its page, when its content is built). Every page is
 context: nothing cached. Target: every number under 1 s. Run it alone: it reports the load average.
 
     PYTHONPATH=. .venv/bin/python bench/ui_load.py --out docs/benchmarks.md
+
+`--compare DIR` also serves the app from another source tree (e.g. `git worktree add /tmp/base HEAD~1`)
+on the same database and alternates page loads between the two (A B, B A, ...): on a shared machine
+only such paired, interleaved runs tell a change from the minute-to-minute noise.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-net
 TABS = {"Annotation": "#annotation-state", "Runs": "#run-curves", "Results": "#report-picker",
         "Playground": "#play-prompt", "Recipes": "#recipe-yaml"}  # fmt: skip
 FORM_READY = "#field-method-dpo-beta"  # the picked method's fields: the form is usable
+Timings = dict[str, dict[str, list[float]]]  # app -> what -> seconds per repeat
 
 
 def fill_database(runs_count: int, events_count: int) -> None:
@@ -87,8 +92,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(port: int, env: dict[str, str]) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "studio.app", "--port", str(port)], env=env, cwd=ROOT,
+def start_app(port: int, env: dict[str, str], root: Path = ROOT) -> subprocess.Popen:
+    """The app of the source tree `root` (its own `studio` package first on the path)."""
+    env = {**env, "PYTHONPATH": os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    proc = subprocess.Popen([sys.executable, "-m", "studio.app", "--port", str(port)], env=env, cwd=root,
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -107,30 +114,40 @@ def idle(page, quiet_ms: int = 150) -> None:
     page.wait_for_timeout(quiet_ms)
 
 
-def measure(url: str, repeats: int) -> tuple[dict[str, list[float]], str]:
-    """({what: seconds per repeat}, the browser's version)."""
+def measure(urls: dict[str, str], repeats: int) -> tuple[Timings, str]:
+    """({app: {what: seconds per repeat}}, the browser's version). With several apps, each repeat
+    loads every app once, in turn, the order reversed every other repeat."""
     from playwright.sync_api import sync_playwright
 
-    timings: dict[str, list[float]] = {"first page load": [], **{f"tab: {t}": [] for t in TABS}}
-    timings["reload (browser cache warm)"] = []
+    timings = {app: _empty_timings() for app in urls}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        for _ in range(repeats):
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            timings["first page load"].append(_load(page, partial(page.goto, url)))
-            idle(page)
-            for tab, marker in TABS.items():
-                start = time.perf_counter()
-                page.get_by_role("tab", name=tab).click()
-                page.locator(marker).first.wait_for(state="visible", timeout=30_000)
-                page.wait_for_function("!document.querySelector('.pending')", timeout=30_000)
-                timings[f"tab: {tab}"].append(time.perf_counter() - start)
-                idle(page)
-            timings["reload (browser cache warm)"].append(_load(page, page.reload))
-            page.close()
+        for repeat in range(repeats):
+            order = list(urls) if repeat % 2 == 0 else list(urls)[::-1]
+            for app in order:
+                _measure_page(browser, urls[app], timings[app])
         version = browser.version
         browser.close()
     return timings, version
+
+
+def _empty_timings() -> dict[str, list[float]]:
+    return {"first page load": [], **{f"tab: {t}": [] for t in TABS}, "reload (browser cache warm)": []}
+
+
+def _measure_page(browser, url: str, timings: dict[str, list[float]]) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    timings["first page load"].append(_load(page, partial(page.goto, url)))
+    idle(page)
+    for tab, marker in TABS.items():
+        start = time.perf_counter()
+        page.get_by_role("tab", name=tab).click()
+        page.locator(marker).first.wait_for(state="visible", timeout=30_000)
+        page.wait_for_function("!document.querySelector('.pending')", timeout=30_000)
+        timings[f"tab: {tab}"].append(time.perf_counter() - start)
+        idle(page)
+    timings["reload (browser cache warm)"].append(_load(page, page.reload))
+    page.close()
 
 
 def _load(page, navigate) -> float:
@@ -143,7 +160,10 @@ def _load(page, navigate) -> float:
     return time.perf_counter() - start
 
 
-def report(timings: dict[str, list[float]], runs_count: int, events_count: int, context: dict) -> str:
+def report(timings: Timings, runs_count: int, events_count: int, context: dict) -> str:
+    apps = list(timings)
+    repeats = len(timings[apps[0]]["first page load"])
+    paired = f", alternating between {' and '.join(apps)} (paired, interleaved)" if len(apps) > 1 else ""
     lines = [
         "",
         f"## Studio page load (bench/ui_load.py, {dt.date.today().isoformat()})",
@@ -152,17 +172,20 @@ def report(timings: dict[str, list[float]], runs_count: int, events_count: int, 
         f"the real app (`python -m studio.app`, no login) and Debian's Chromium {context['browser']} "
         f"(headless) on {platform.machine()} with {os.cpu_count()} CPUs, shared with other work (load "
         f"average {context['load_before']:.2f} before, {context['load_after']:.2f} after). Median and worst "
-        f"of {len(next(iter(timings.values())))} page loads, each in a fresh browser context, in seconds. "
-        "Target: under 1 s.",
+        f"of {repeats} page loads{paired}, each in a fresh browser context, in seconds. Target: under 1 s.",
         "",
-        "| what | median s | worst s |",
-        "|---|---|---|",
+        "| what | " + " | ".join(f"{app}: median s | worst s" for app in apps) + " |",
+        "|---|" + "---|---|" * len(apps),
     ]
-    for name, values in timings.items():
-        ordered = sorted(values)
-        median = ordered[(len(ordered) - 1) // 2]
-        lines.append(f"| {name} | {median:.2f} | {ordered[-1]:.2f} |")
+    for name in timings[apps[0]]:
+        cells = [_median_and_worst(timings[app][name]) for app in apps]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _median_and_worst(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"{ordered[(len(ordered) - 1) // 2]:.2f} | {ordered[-1]:.2f}"
 
 
 def main() -> None:
@@ -171,6 +194,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, help="Append the results section to this Markdown file.")
+    parser.add_argument("--compare", type=Path, metavar="DIR",
+                        help="Also measure the app of this source tree (e.g. a worktree of the previous "
+                        "commit), interleaved.")  # fmt: skip
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="studio-ui-bench-"))
     os.environ["STUDIO_DATA_DIR"] = str(data_dir)
@@ -179,16 +205,22 @@ def main() -> None:
     start = time.perf_counter()
     fill_database(args.runs, args.events)
     context = {"fill_s": time.perf_counter() - start}
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "STUDIO_REQUIRE_LOGIN": ""}
-    proc = start_app(port, env)
+    env = {**os.environ, "STUDIO_REQUIRE_LOGIN": ""}
+    other = args.compare.resolve() if args.compare else None
+    roots = {"this tree": ROOT, **({other.name: other} if other else {})}
+    procs, urls = [], {}
     try:
+        for name, root in roots.items():
+            port = free_port()
+            procs.append(start_app(port, env, root))
+            urls[name] = f"http://127.0.0.1:{port}/"
         context["load_before"] = os.getloadavg()[0]
-        timings, context["browser"] = measure(f"http://127.0.0.1:{port}/", args.repeats)
+        timings, context["browser"] = measure(urls, args.repeats)
         context["load_after"] = os.getloadavg()[0]
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=20)
     text = report(timings, args.runs, args.events, context)
     print(text)
     if args.out:

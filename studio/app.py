@@ -36,6 +36,7 @@ THEME = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monos
 CSS = """
 .field-invalid .info-text { color: #b91c1c; font-weight: 600; }
 .section-help { color: #4b5563; font-size: 0.9em; }
+#recipe-yaml textarea { font-family: ui-monospace, monospace; font-size: 0.85em; white-space: pre; }
 """
 
 
@@ -46,7 +47,9 @@ def build_app(access: Access, view: AnnotationView | None = None) -> gr.Blocks:
             gr.Markdown("## Alignment Studio")
             # Without login the greeting is fixed: no load event, no round trip before the page is ready.
             who = gr.Markdown("" if access.login else access.greeting(None), elem_id="signed-in")
-        with gr.Tabs() as tabs:
+        # "wrap": the five tabs fit; "menu" (the default) measures every tab's width after it mounts to
+        # decide which overflow into a menu, a forced layout of the whole first page.
+        with gr.Tabs(overflow_behavior="wrap") as tabs:
             with gr.Tab("Recipes", id="recipes", elem_id="tab-recipes"):
                 recipe_parts = recipes.build(access)
             with gr.Tab("Annotation", id="annotation", elem_id="tab-annotation") as tab:
@@ -129,15 +132,19 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, login: bool | None 
 
 
 def _first_load_middleware(demo: gr.Blocks) -> dict[str, Any]:
-    """studio.first_load: preload tags for the first view's component code; static files from memory."""
-    return {"middleware": [Middleware(PreloadLinks, head=first_view_preloads(demo)), Middleware(AssetCache)]}
+    """studio.first_load: preload tags for the first view's code; static files from memory. The tags
+    are made at the first page request: the theme's hash is only known once the app is launched."""
+    head = partial(first_view_preloads, demo)
+    return {"middleware": [Middleware(PreloadLinks, head=head), Middleware(AssetCache)]}
 
 
 def first_view_preloads(demo: gr.Blocks) -> str:
-    components = demo.get_config_file().get("components", [])
-    kinds = {component.get("type", "") for component in components}
+    config = demo.get_config_file()
+    components = config.get("components", [])
+    kinds = [component.get("type", "") for component in components]  # outer layout first
     code = [c for c in components if c.get("type") == "code"]
-    return preload_head(kinds, yaml_editor=any(c.get("props", {}).get("language") == "yaml" for c in code))
+    yaml_editor = any(c.get("props", {}).get("language") == "yaml" for c in code)
+    return preload_head(kinds, yaml_editor=yaml_editor, theme_hash=config.get("theme_hash") or "")
 
 
 def main(argv: list[str] | None = None) -> None:

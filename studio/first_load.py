@@ -14,6 +14,11 @@ dependency table. Only hints are derived from it: when a Gradio release builds i
 differently, the parse finds nothing and the page loads exactly as before (tests check the parse on
 the Gradio we pin).
 
+The order of the hints is the order of the requests: the browser opens at most 6 connections to the
+app (HTTP/1.1) and ~70 files queue on them. First the entry module and the app shell it imports
+(`Index-<hash>.js`: without it nothing starts), then the theme's stylesheet and `Blocks`, then the
+components. Hinting components first had put the app shell behind ~60 other files.
+
 Gradio serves each file through its router and Brotli-compresses it again on every request; ~60 files
 per cold load made the server the bottleneck once the browser asked for them all at once. `AssetCache`
 answers `/assets/<file>` from memory, compressed once, marked immutable (the names carry a content hash).
@@ -29,25 +34,35 @@ from pathlib import Path
 from typing import Any
 
 _DEPS_TABLE = re.compile(r"m\.f=\[(.*?)\]")
-_IMPORT = r"import\(`\./([^`]+)`\)"
+# `import("./Index-x.js")`, in some builds followed by `.then(e=>e.t)` (a re-exported default)
+_IMPORT = r"import\(`\./([^`]+)`\)(?:\.then\(\w+=>\w+\.\w+\))?"
 _MAP_DEPS = r"__vite__mapDeps\(\[([0-9,]*)\]\)"
 _COMPONENT = re.compile(
     r"(\w+):\{(?:example:[^{}]*?,)?component:\(\)=>\w+\(\(\)=>" + _IMPORT + "," + _MAP_DEPS
 )
 _BLOCKS = re.compile(r"import\(`\./(Blocks-[^`]+\.js)`\);return\{default:\w+\}\}," + _MAP_DEPS)
+_ENTRY_SCRIPT = re.compile(r'<script type="module"[^>]*\ssrc="\./assets/([^"]+\.js)"')
+_LAZY_IMPORT = re.compile(_IMPORT + "," + _MAP_DEPS)
 IMMUTABLE = b"public, max-age=31536000, immutable"  # the file names carry a hash of their content
 _YAML_MODE = re.compile(r"yaml:\(\)=>\w+\(\(\)=>" + _IMPORT)
 
 
 class PreloadLinks:
     """ASGI middleware: puts `head` into the page's HTML (GET /) right after its `<base>` tag, where
-    relative links resolve like the page's own."""
+    relative links resolve like the page's own. A callable `head` is called once, at the first page
+    request (after launch, when the page config is complete)."""
 
-    def __init__(self, app: Any, head: str) -> None:
-        self.app, self.head = app, head.encode()
+    def __init__(self, app: Any, head: str | Callable[[], str]) -> None:
+        self.app, self._head = app, head
+        self.head: bytes | None = None
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if not self.head or scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
+            await self.app(scope, receive, send)
+            return
+        if self.head is None:
+            self.head = (self._head() if callable(self._head) else self._head).encode()
+        if not self.head:
             await self.app(scope, receive, send)
             return
         start: dict = {}
@@ -123,19 +138,43 @@ def assets_dir() -> Path:
 
 
 def preload_head(
-    component_types: Iterable[str], yaml_editor: bool = False, folder: Path | None = None
-) -> str:
-    """`<link>` tags for the Blocks chunk, every listed component kind's chunk and their imports (and
-    the code editor's YAML mode). Empty when the frontend does not look as expected."""
+    component_types: Iterable[str], yaml_editor: bool = False, folder: Path | None = None,
+    theme_hash: str = "",
+) -> str:  # fmt: skip
+    """`<link>` tags, in the order the page needs them: the entry module and the app shell it imports,
+    the theme's stylesheet (`theme_hash` from the page config), the Blocks chunk, then every listed
+    component kind's chunk and their imports, kinds in the order given (outer layout first; the code
+    editor's YAML mode last). Empty when the frontend does not look as expected."""
     folder = folder or assets_dir()
-    files = _first_view_files(folder, tuple(sorted(set(component_types))), yaml_editor)
-    return "\n".join(_link(name) for name in files)
+    files = _first_view_files(folder, tuple(dict.fromkeys(component_types)), yaml_editor)
+    if not files:
+        return ""
+    shell = _app_shell(folder)
+    rest = [name for name in files if name not in shell]
+    theme = [f'<link rel="preload" as="style" href="theme.css?v={theme_hash}">'] if theme_hash else []
+    return "\n".join([*map(_link, shell), *theme, *map(_link, rest)])
 
 
 def _link(name: str) -> str:
     if name.endswith(".css"):
         return f'<link rel="preload" as="style" href="assets/{name}">'
     return f'<link rel="modulepreload" href="assets/{name}">'
+
+
+@cache
+def _app_shell(folder: Path) -> tuple[str, ...]:
+    """The page's entry module and what it imports before anything shows (the app shell and core)."""
+    page = folder.parent / "index.html"
+    entry = _ENTRY_SCRIPT.search(page.read_text(encoding="utf-8")) if page.is_file() else None
+    if entry is None or not (folder / entry.group(1)).is_file():
+        return ()
+    text = (folder / entry.group(1)).read_text(encoding="utf-8", errors="replace")
+    table = _DEPS_TABLE.search(text)
+    deps = _dep_names(table.group(1)) if table else []
+    files = [entry.group(1)]
+    for match in _LAZY_IMPORT.finditer(text):
+        files += [match.group(1), *_indexed(deps, match.group(2))]
+    return tuple(name for name in dict.fromkeys(files) if (folder / name).is_file())
 
 
 @cache
@@ -157,7 +196,7 @@ def _imports_in(text: str, component_types: tuple[str, ...]) -> dict[str, list[s
     table = _DEPS_TABLE.search(text)
     if table is None:
         return {}
-    deps = [entry.strip().strip('"').removeprefix("./") for entry in table.group(1).split(",")]
+    deps = _dep_names(table.group(1))
     found: dict[str, list[str]] = {}
     for match in _COMPONENT.finditer(text):
         if match.group(1) in component_types:
@@ -166,6 +205,10 @@ def _imports_in(text: str, component_types: tuple[str, ...]) -> dict[str, list[s
     if blocks:
         found["__blocks__"] = [blocks.group(1), *_indexed(deps, blocks.group(2))]
     return found
+
+
+def _dep_names(table: str) -> list[str]:
+    return [entry.strip().strip('"').removeprefix("./") for entry in table.split(",")]
 
 
 def _indexed(deps: list[str], indices: str) -> list[str]:

@@ -233,4 +233,6 @@ def _widget(node: Field, value: Any, common: dict[str, Any], columns: list[str])
     placeholder = "inline YAML, e.g. {key: value}" if node.kind == "yaml" else None
     if node.kind in ("list", "strlist"):
         placeholder = "comma-separated"
-    return gr.Textbox(value=value or "", lines=1, max_lines=4, placeholder=placeholder, **common)
+    # One line (an <input>): a growing text area measures its height as it mounts, a forced layout of
+    # the whole page per text box (~0.07 s of main-thread time in a profiled cold first load).
+    return gr.Textbox(value=value or "", lines=1, max_lines=1, placeholder=placeholder, **common)

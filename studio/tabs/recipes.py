@@ -71,8 +71,10 @@ def _side_panel(initial_yaml: str) -> dict[str, Any]:
         load_saved = gr.Button("Load", elem_id="load-saved", scale=1)
         save = gr.Button("Save recipe", elem_id="save-recipe", scale=1)
     exported = gr.File(label="Exported recipe", visible=False, elem_id="exported-yaml")
-    code = gr.Code(initial_yaml, label="Recipe YAML (edit, then click outside or press Apply)",
-                   language="yaml", interactive=True, elem_id="recipe-yaml", lines=24)  # fmt: skip
+    # A plain text box, not gr.Code: the code editor (CodeMirror) is ~400 kB of JavaScript to fetch,
+    # compile and start before the first page is usable, for syntax colours (see app.CSS: monospace).
+    code = gr.Textbox(initial_yaml, label="Recipe YAML (edit, then click outside or press Apply)",
+                      interactive=True, elem_id="recipe-yaml", lines=28, max_lines=28)  # fmt: skip
     apply = gr.Button("Apply YAML to the form", elem_id="apply-yaml")
     return {"general": general, "run": run_button, "export": export_button, "import": import_button,
             "run_status": run_status, "exported": exported, "code": code, "apply": apply, "saved": saved,

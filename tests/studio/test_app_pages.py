@@ -23,6 +23,7 @@ def test_the_first_page_carries_one_method_one_source_and_no_other_tab() -> None
     assert not [i for i in ids if i.startswith(("field-method-pro", "field-method-rps", "field-data-hub"))]
     for built_when_opened in ("runs-table", "report-picker", "play-prompt", "annotation-state"):
         assert built_when_opened not in ids
+    assert not [c for c in components if c["type"] == "code"], "no code editor (CodeMirror) on the first page"
     # 631 with every member and tab built up front and an error line per widget; 175 now.
     assert len(components) < 220, len(components)
 

@@ -3,6 +3,7 @@ the HTML they go into, and static files served from memory."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,24 @@ def test_the_pinned_gradio_frontend_yields_a_hint_for_blocks_and_every_component
     assert 1 < len(fewer) < len(links), "a hint per kind on the page, not the whole frontend"
 
 
+def test_every_kind_gets_its_own_chunk_whatever_form_its_import_has() -> None:
+    # Some kinds are imported as `import("./Index-x.js").then(e=>e.t)`: those were missed once.
+    shared = set(preload_head([]).splitlines())
+    for kind in FIRST_VIEW + ["dropdown", "checkbox", "accordion", "group", "form", "uploadbutton"]:
+        assert set(preload_head([kind]).splitlines()) - shared, kind
+
+
+def test_the_app_shell_comes_first_then_the_theme_then_blocks() -> None:
+    names = [line.split('href="')[1].split('"')[0] for line in
+             preload_head(FIRST_VIEW, theme_hash="abc").splitlines()]  # fmt: skip
+    entry = re.search(r'src="\./assets/([^"]+\.js)"', (assets_dir().parent / "index.html").read_text())
+    assert entry and names[0] == f"assets/{entry.group(1)}", "the page's entry module"
+    theme, blocks = names.index("theme.css?v=abc"), next(i for i, n in enumerate(names) if "/Blocks-" in n)
+    shell = names[1:theme]
+    assert {"core", "Index"} <= {n.removeprefix("assets/").split("-")[0] for n in shell}, "core, app shell"
+    assert theme < blocks < len(names) - len(FIRST_VIEW), "components after the shell, theme and Blocks"
+
+
 def test_a_frontend_that_looks_different_gives_no_hints(tmp_path: Path) -> None:
     (tmp_path / "core-x.js").write_text("const __vite__mapDeps=0; export const components = {};")
     assert preload_head(FIRST_VIEW, yaml_editor=True, folder=tmp_path) == ""
@@ -53,6 +72,21 @@ def test_the_hints_go_into_the_page_after_its_base_tag() -> None:
     html = response.text
     assert html.index("<base") < html.index('href="assets/a.js"') < html.index("<title>")
     assert int(response.headers["content-length"]) == len(response.content)
+
+
+def test_hints_given_as_a_function_are_made_once_at_the_first_page_request() -> None:
+    calls: list[int] = []
+
+    def head() -> str:
+        calls.append(1)
+        return '<link rel="modulepreload" href="assets/late.js">'
+
+    app = Starlette(routes=[Route("/", lambda request: HTMLResponse(PAGE))],
+                    middleware=[Middleware(PreloadLinks, head=head)])  # fmt: skip
+    client = TestClient(app)
+    assert not calls
+    assert all('href="assets/late.js"' in client.get("/").text for _ in range(2))
+    assert calls == [1]
 
 
 @pytest.fixture

@@ -121,7 +121,7 @@ def _build_recipe(page: Any, tiny_model_dir: Path, tmp_path: Path, shots: Any, u
     except BaseException:
         shown = page.locator(".field-invalid .info-text").all_inner_texts()
         raise AssertionError(f"still invalid: {problems.inner_text()} / {shown}") from None
-    yaml_text = page.locator("#recipe-yaml").inner_text()
+    yaml_text = page.locator("#recipe-yaml textarea").input_value()
     assert "method: dpo" in yaml_text and "beta: 0.2" in yaml_text and "prompt: question" in yaml_text
     shots(page, "recipe-valid")
 
