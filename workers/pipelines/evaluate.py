@@ -37,9 +37,7 @@ def heldout_metrics(
         base_l, policy_l, lengths_l, beta=beta, confidence=ev.confidence_level,
         bootstrap_samples=ev.bootstrap_samples,
     )  # fmt: skip
-    metrics |= idealized_metrics(
-        base_l, policy_l, lengths_l, soft_labels=soft_labels, beta=beta
-    )
+    metrics |= idealized_metrics(base_l, policy_l, lengths_l, soft_labels=soft_labels, beta=beta)
     metrics |= drift_metrics(base_l, policy_l, lengths_l)
     # Held-out responses were never trained on: their drift is E4's dispersion onto unseen responses.
     metrics |= dispersion([delta for pair in drift_deltas(base_l, policy_l) for delta in pair])
