@@ -13,7 +13,8 @@ picked member on demand (`studio.ui_live_form`), so the page does not carry ever
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,10 +45,14 @@ class RenderedForm:
     problems: dict[str, list[str]] = field(default_factory=dict)  # shown under their widgets when built
     column_choices: list[str] = field(default_factory=list)  # offered by column widgets when built
     on_choice: Callable[[RenderedForm, Choice, dict], None] | None = None  # draws unions instead of us
-    # Sections that start open; None: the top two levels. A closed section's widgets are not put on the
-    # page until it is opened, so a long form loads faster folded.
+    # Sections that start open; None: the top two levels. Gradio does not draw a closed section's widgets
+    # until it is opened, and each drawn widget costs the first page load 1-5 ms of browser CPU.
     open_paths: frozenset[str] | None = None
+    # Paths of fields drawn in a closed "More ... options" box at the end of their section: settings whose
+    # defaults most people keep, off the first view.
+    more: frozenset[str] = frozenset()
     sections: dict[str, Any] = field(default_factory=dict)  # section key → its Accordion
+    contents: dict[str, list[str]] = field(default_factory=dict)  # section key → the widget keys inside
 
     def id(self, key: str, kind: str = "field") -> str:
         return elem_id(key, f"{self.namespace}{kind}")
@@ -83,11 +88,14 @@ class RenderedForm:
 
     def section_updates(self, placed: dict[str, list[str]]) -> list[Any]:
         """Open every section that holds a problem, so no problem hides in a folded section."""
-        return [
-            gr.update(open=True) if any(k.startswith(key + ".") or k == key + TOGGLE for k in placed)
-            else gr.skip()
-            for key in self.sections
-        ]  # fmt: skip
+        opened = gr.update(open=True)
+        return [opened if self.holds_problem(key, placed) else gr.skip() for key in self.sections]
+
+    def holds_problem(self, section_key: str, placed: dict[str, list[str]]) -> bool:
+        """Whether a widget inside the section has a problem (its own widgets, or a union member's drawn
+        later, whose keys start with the section's)."""
+        inside = {*self.contents.get(section_key, ()), section_key + TOGGLE}
+        return any(k in inside or k.startswith(section_key + ".") for k in placed)
 
     def _group_visibility(self, values: dict[str, Any]) -> dict[str, bool]:
         visible = {}
@@ -108,12 +116,12 @@ def render(
     namespace: str = "",
     on_choice: Callable[[RenderedForm, Choice, dict], None] | None = None,
     open_paths: frozenset[str] | None = None,
+    more: frozenset[str] = frozenset(),
 ) -> RenderedForm:
     """Build the widgets inside the current Blocks context; `before[path]()` runs just before that
     node is rendered (the recipes tab puts the upload box above the data source)."""
-    form = RenderedForm(tree, namespace=namespace, on_choice=on_choice, open_paths=open_paths)
-    for child in tree.children:
-        _render_node(form, child, values, before or {})
+    form = RenderedForm(tree, namespace=namespace, on_choice=on_choice, open_paths=open_paths, more=more)
+    _render_children(form, tree, values, before or {})
     return form
 
 
@@ -133,8 +141,11 @@ def _render_node(form: RenderedForm, node: Any, values: dict, before: dict) -> N
 def _render_section(form: RenderedForm, section: Section, values: dict, before: dict) -> None:
     depth_rule = section.path.count(".") <= 1  # deeper sections start folded
     opened = depth_rule if form.open_paths is None else section.path in form.open_paths
-    with gr.Accordion(section.label, open=opened, elem_id=form.id(section.key, "section")) as box:
-        form.sections[section.key] = box
+    # A section the user switched on (e.g. a field mapping loaded from YAML), or one holding a problem,
+    # is shown open when it is drawn.
+    opened = opened or bool(section.optional and values.get(section.key + TOGGLE))
+    opened = opened or form.holds_problem(section.key, form.problems)
+    with _box(form, section.key, section.label, opened):
         if section.help:
             gr.Markdown(section.help, elem_classes=["section-help"])
         if section.optional:
@@ -155,9 +166,27 @@ def _render_toggle(form: RenderedForm, section: Section, values: dict) -> None:
     form.errors[key] = form.widgets[key]
 
 
+@contextmanager
+def _box(form: RenderedForm, key: str, label: str, opened: bool) -> Iterator[None]:
+    """An Accordion registered as section `key`, remembering the widgets drawn inside it."""
+    drawn_before = len(form.widgets)
+    with gr.Accordion(label, open=opened, elem_id=form.id(key, "section")) as box:
+        form.sections[key] = box
+        yield
+    form.contents[key] = list(form.widgets)[drawn_before:]
+
+
 def _render_children(form: RenderedForm, section: Section, values: dict, before: dict) -> None:
+    folded = [c for c in section.children if isinstance(c, Field) and c.path in form.more]
     for child in section.children:
-        _render_node(form, child, values, before)
+        if child not in folded:
+            _render_node(form, child, values, before)
+    if folded:
+        key = section.key + ".more"
+        opened = any(child.key in form.problems for child in folded)
+        with _box(form, key, f"More {section.path.rsplit('.', 1)[-1].replace('_', ' ')} options", opened):
+            for child in folded:
+                _render_field(form, child, values.get(child.key))
 
 
 def render_picker(form: RenderedForm, choice: Choice, values: dict) -> str:

@@ -42,7 +42,7 @@ class LiveForm:
 
     def __init__(
         self, tree: Section, start: dict[str, Any], before: dict | None = None, namespace: str = "",
-        open_paths: frozenset[str] | None = None,
+        open_paths: frozenset[str] | None = None, more: frozenset[str] = frozenset(),
     ) -> None:  # fmt: skip
         self.tree = tree
         self.values = gr.State(dict(start))
@@ -54,7 +54,8 @@ class LiveForm:
         self.first_box: dict[str, gr.Group] = {}
         self.check: Check = lambda values: ({}, [])
         self.extra_outputs: list[Any] = []
-        self.static = render(tree, start, before, namespace, on_choice=self._union, open_paths=open_paths)
+        self.layout = {"open_paths": open_paths, "more": more}  # which sections and fields start folded
+        self.static = render(tree, start, before, namespace, on_choice=self._union, **self.layout)
 
     # ---- building -------------------------------------------------------------------------------
 
@@ -63,7 +64,8 @@ class LiveForm:
         problems = self.problems[choice.key] = gr.State([0, {}])
         with gr.Accordion(choice.label, open=True, elem_id=form.id(choice.key, "section")):
             picked = render_picker(form, choice, values)
-            first = self.first[choice.key] = RenderedForm(choice.variants[picked], namespace=form.namespace)
+            first = self.first[choice.key] = RenderedForm(choice.variants[picked], namespace=form.namespace,
+                                                          **self.layout)  # fmt: skip
             self.first_box[choice.key] = render_variant(first, choice.variants[picked], values, {})
             first.groups.pop(choice.variants[picked].key)  # its box is first_box
 
@@ -77,7 +79,7 @@ class LiveForm:
         if variant is None:
             return
         part = RenderedForm(variant, namespace=self.static.namespace, problems=self.check(values)[0],
-                            column_choices=list(columns or []))  # fmt: skip
+                            column_choices=list(columns or []), **self.layout)  # fmt: skip
         render_variant(part, variant, values, {})
         part.groups.pop(variant.key)  # the member's own box is always shown
         if not part.widgets:
@@ -85,8 +87,10 @@ class LiveForm:
         inputs = [self.values, self.shown, *part.inputs]
         outputs = [*self._outputs(), *part.groups.values()]
         gr.on([w.input for w in part.inputs], self._sync(part.keys, part), inputs, outputs, **SYNC)
-        # Also problems found by edits elsewhere (the other union, a static field).
-        problems.change(lambda update: part.error_updates(update[1]), problems, list(part.errors.values()),
+        # Also problems found by edits elsewhere (the other union, a static field); a folded section
+        # holding one opens.
+        problems.change(lambda update: [*part.error_updates(update[1]), *part.section_updates(update[1])],
+                        problems, [*part.errors.values(), *part.sections.values()],
                         show_progress="hidden")  # fmt: skip
 
     # ---- events -----------------------------------------------------------------------------------
@@ -121,6 +125,7 @@ class LiveForm:
         return [self.values, self.shown, *self.problems.values(),
                 *(w for form in (static, *firsts) for w in form.errors.values()),
                 *static.groups.values(), *static.sections.values(),
+                *(s for f in firsts for s in f.sections.values()),
                 *(g for f in firsts for g in f.groups.values()), *self.first_box.values(),
                 *self.extra_outputs]  # fmt: skip
 
@@ -143,8 +148,8 @@ class LiveForm:
         widgets = [u for form in (static, *firsts) for u in form.error_updates(placed, before, loaded)]
         boxes = [gr.update(visible=False) if union in redrawn else gr.skip() for union in self.first_box]
         return [values, shown, *per_member, *widgets, *static.group_updates(values),
-                *static.section_updates(placed), *(u for f in firsts for u in f.group_updates(values)),
-                *boxes, *extra]  # fmt: skip
+                *static.section_updates(placed), *(u for f in firsts for u in f.section_updates(placed)),
+                *(u for f in firsts for u in f.group_updates(values)), *boxes, *extra]  # fmt: skip
 
     def _sync(self, keys: list[str], part: RenderedForm | None = None) -> Callable[..., list[Any]]:
         def sync(current: dict, shown: dict, *args: Any) -> list[Any]:

@@ -26,9 +26,13 @@ from studio.ui_live_form import SYNC, LiveForm
 # A new form starts from a local file with DPO picked; everything else comes from the schema.
 STARTER = {"data": {"kind": "file"}, "method": {"method": "dpo"}}
 DATA_PATH_KEYS = ("path", "heldout_path")
-# Open at first: what every recipe sets. The rest (training, evaluation, ...) starts folded, which keeps
-# the first page load short; a section opens by itself when it holds a problem.
-OPEN_SECTIONS = frozenset({"model"})
+# The first view shows what a person decides first: the name, the data and the method with its
+# hyperparameters (the unions are always open). Every section (model and LoRA, field mapping, training,
+# evaluation, ...) and the data settings below start folded: Gradio draws no widget of a closed section,
+# and each drawn widget adds to the first page load. A folded section opens by itself when a field in it
+# has a problem, or when it is switched on (a field mapping loaded from YAML).
+OPEN_SECTIONS: frozenset[str] = frozenset()
+MORE_DATA_FIELDS = frozenset({"data.format", "data.heldout_path", "data.heldout_split", "data.limit"})
 
 
 def build(access: Access) -> dict[str, Any]:
@@ -38,7 +42,7 @@ def build(access: Access) -> dict[str, Any]:
     with gr.Row():
         with gr.Column(scale=3):
             live = LiveForm(tree, start, before={"data": lambda: upload_parts.update(_upload_box())},
-                            open_paths=OPEN_SECTIONS)  # fmt: skip
+                            open_paths=OPEN_SECTIONS, more=MORE_DATA_FIELDS)  # fmt: skip
         with gr.Column(scale=2):
             side = _side_panel(_yaml_of(forms.recipe_from_values(tree, start)[0], None))
     apply = _wire(access, live, upload_parts, side)
@@ -46,25 +50,27 @@ def build(access: Access) -> dict[str, Any]:
 
 
 def _upload_box() -> dict[str, Any]:
-    with gr.Accordion("Data file", open=True, elem_id="section-upload"):
-        # A button and Markdown tables, not a File drop zone and a Dataframe: the Recipes tab is the
-        # first page, and every component kind on it is one more download before it shows.
-        upload = gr.UploadButton(
-            "Upload a data file (JSONL, JSON, CSV, Parquet)", elem_id="data-upload", type="filepath",
-            file_types=[".jsonl", ".json", ".csv", ".parquet"],
-        )  # fmt: skip
-        preview = gr.Markdown("", elem_id="data-preview")
-        mapped = gr.Markdown("", elem_id="data-mapped")
+    # A button and Markdown tables, not a File drop zone and a Dataframe: the Recipes tab is the first
+    # page, and every component kind on it is one more download before it shows. No box around them:
+    # each drawn box or widget adds to the first page load.
+    upload = gr.UploadButton(
+        "Upload a data file (JSONL, JSON, CSV, Parquet)", elem_id="data-upload", type="filepath",
+        file_types=[".jsonl", ".json", ".csv", ".parquet"],
+    )  # fmt: skip
+    # Hidden until a file is uploaded: an empty Markdown is still a drawn widget.
+    preview = gr.Markdown("", elem_id="data-preview", visible=False)
+    mapped = gr.Markdown("", elem_id="data-mapped", visible=False)
     return {"upload": upload, "preview": preview, "mapped": mapped}
 
 
 def _side_panel(initial_yaml: str) -> dict[str, Any]:
-    general = gr.Markdown("", elem_id="recipe-problems")
+    # The two message lines are hidden until they have something to say (see _upload_box).
+    general = gr.Markdown("", elem_id="recipe-problems", visible=False)
     with gr.Row():
         run_button = gr.Button("Start run", variant="primary", elem_id="start-run")
         export_button = gr.Button("Export YAML", elem_id="export-yaml")
         import_button = gr.UploadButton("Import YAML", file_types=[".yaml", ".yml"], elem_id="import-yaml")
-    run_status = gr.Markdown("", elem_id="run-status")
+    run_status = gr.Markdown("", elem_id="run-status", visible=False)
     with gr.Row():
         saved = gr.Dropdown(label="Saved recipes", choices=[], elem_id="saved-recipes", scale=3,
                             interactive=True)  # fmt: skip
@@ -156,7 +162,7 @@ def _wire(access: Access, live: LiveForm, upload: dict, side: dict) -> dict[str,
 
     def check_values(values: dict[str, Any]) -> tuple[dict, list[Any]]:
         data, recipe, placed, general = check(tree, values)
-        return placed, [_general_text(placed, general), _yaml_of(data, recipe)]
+        return placed, [_shown(_general_text(placed, general)), _yaml_of(data, recipe)]
 
     live.wire(check_values, [side["general"], side["code"]])
 
@@ -180,7 +186,7 @@ def _wire(access: Access, live: LiveForm, upload: dict, side: dict) -> dict[str,
     _wire_upload(live, upload)
 
     def start_run(request: gr.Request, values: dict) -> str:  # request first: Gradio injects it there
-        return start_run_from_values(access, tree, values, request)
+        return _shown(start_run_from_values(access, tree, values, request))
 
     side["run"].click(start_run, live.values, side["run_status"])
     _wire_saved(access, tree, live, side).then(apply_yaml, apply_inputs, apply_outputs, **SYNC)
@@ -197,7 +203,7 @@ def _wire_saved(access: Access, tree: forms.Section, live: LiveForm, side: dict)
             raise gr.Error(f"the recipe has {len(placed) + len(general)} problem(s): fix the fields marked ⚠")
         row, created = ui_saved.save(recipe)
         note = f"{'Saved' if created else 'Updated'} **{row.name}** (schema v{row.schema_version})."
-        return [note, gr.update(choices=ui_saved.names(), value=row.name)]
+        return [_shown(note), gr.update(choices=ui_saved.names(), value=row.name)]
 
     def load(name: str | None) -> str:
         if not name:
@@ -230,9 +236,15 @@ def _wire_upload(live: LiveForm, upload: dict) -> None:
         values = {**state[0], path_key: str(saved), "data" + PICKER: "file"}
         mapped = note + "\n\n" + _mapped_preview(forms.recipe_from_values(live.tree, values)[0], rows)
         # Redraw the data source even if nothing else changed: its column pickers offer the new columns.
-        return [_rows_table(columns, rows), mapped, columns, *live.load(state, values, redraw={"data"})]
+        shown = [gr.update(value=text, visible=True) for text in (_rows_table(columns, rows), mapped)]
+        return [*shown, columns, *live.load(state, values, redraw={"data"})]
 
     upload["upload"].upload(on_upload, [upload["upload"], *live.state_inputs], outputs, **SYNC)
+
+
+def _shown(text: str) -> Any:
+    """A message line's update that also shows the line (hidden while it has nothing to say)."""
+    return gr.update(value=text, visible=True)
 
 
 def _saved_names() -> Any:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gradio as gr
 
+from recipes.io import recipe_json_schema
 from store import runs
 from store.tables import RunStatus
-from studio import ui_curves
+from studio import forms, ui_curves, ui_form
 from studio.app import build_app
 from studio.auth import Access
+from studio.tabs import recipes as recipes_tab
 from studio.tabs import runs as runs_tab
 
 
@@ -26,6 +28,27 @@ def test_the_first_page_carries_one_method_one_source_and_no_other_tab() -> None
     assert not [c for c in components if c["type"] == "code"], "no code editor (CodeMirror) on the first page"
     # 631 with every member and tab built up front and an error line per widget; 175 now.
     assert len(components) < 220, len(components)
+
+
+def test_the_first_view_opens_only_the_data_and_the_method() -> None:
+    """Each drawn widget slows the first page load; Gradio draws none of a closed section's."""
+    opened = {c["props"].get("elem_id") for c in _config()["components"]
+              if c["type"] == "accordion" and c["props"].get("open")}  # fmt: skip
+    assert opened == {"section-data", "section-method"}, opened
+
+
+def test_a_problem_in_a_folded_section_opens_it() -> None:
+    tree = forms.form_tree(recipe_json_schema())
+    start = forms.values_from_recipe(tree, recipes_tab.STARTER)
+    with gr.Blocks():
+        form = ui_form.render(
+            tree, start, open_paths=recipes_tab.OPEN_SECTIONS, more=recipes_tab.MORE_DATA_FIELDS
+        )
+    assert "data.file.limit" in form.contents["data.file.more"]
+    placed = {"data.file.limit": ["must be greater than 0"], "training.batch_size": ["must be at least 1"]}
+    opened = {key for key, update in zip(form.sections, form.section_updates(placed), strict=True)
+              if isinstance(update, dict) and update.get("open")}  # fmt: skip
+    assert opened == {"data.file.more", "training"}
 
 
 def _run_with_events(steps: int) -> str:

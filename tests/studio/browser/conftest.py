@@ -149,11 +149,20 @@ def field(page: Any, key: str) -> Any:
     from studio.ui_form import elem_id
 
     parts = key.rstrip("?#").split(".")
-    for depth in range(1, len(parts)):
-        section = page.locator(f"#{elem_id('.'.join(parts[:depth]), 'section')}")
-        if section.count() and not section.locator(":scope > [data-testid=accordion-content]").is_visible():
-            section.locator(":scope > button.label-wrap").click()
-    return page.locator(f"#{elem_id(key)}").locator("input, textarea").first
+    own_section = key.endswith("?")  # a section's on/off box is inside that section
+    for depth in range(1, len(parts) + own_section):
+        _open(page, elem_id(".".join(parts[:depth]), "section"))
+    widget = page.locator(f"#{elem_id(key)}")
+    if not widget.is_visible():  # a setting most people keep: in its section's "More ... options" box
+        _open(page, elem_id(".".join(parts[:-1] + ["more"]), "section"))
+    return widget.locator("input, textarea").first
+
+
+def _open(page: Any, section_id: str) -> None:
+    """Open a folded section by clicking its label, like a user."""
+    section = page.locator(f"#{section_id}")
+    if section.count() and not section.locator(":scope > [data-testid=accordion-content]").is_visible():
+        section.locator(":scope > button.label-wrap").click()
 
 
 def fill(page: Any, key: str, value: str) -> None:
