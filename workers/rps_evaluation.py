@@ -19,8 +19,7 @@ from workers.evaluators.stats import spearman
 from workers.rps_selection import SamplePlan, baseline_keys, draw_samples, pick, rps_keys, score_samples
 
 
-def _heldout_prompts(inputs, limit: int) -> list[str]:
-    records = inputs.split.records_of(inputs.split.heldout)
+def _prompts_of(records, limit: int) -> list[str]:
     return list(dict.fromkeys(r.prompt for r in records))[:limit]
 
 
@@ -100,9 +99,8 @@ def human_agreement(records, objectives, reward_model) -> dict[str, float]:
     return out
 
 
-def _human_checks(spec, inputs, selection_model, judge_model) -> dict[str, float]:
+def _human_checks(spec, records, selection_model, judge_model) -> dict[str, float]:
     """Both reward models against the held-out replies' human scores (prompts neither was fitted on)."""
-    records = inputs.split.records_of(inputs.split.heldout)
     out = {}
     for role, model in (("selection", selection_model), ("judge", judge_model)):
         for objective, rho in human_agreement(records, spec.objectives, model).items():
@@ -122,7 +120,8 @@ def _write_samples(path, prompts, samples, selection, judge, picks) -> None:
 
 
 def evaluate_directions(spec, inputs, selection_model, judge_model) -> dict[str, Any]:
-    prompts = _heldout_prompts(inputs, spec.eval_prompts)
+    heldout = inputs.split.records_of(inputs.split.heldout)
+    prompts = _prompts_of(heldout, spec.eval_prompts)
     if not prompts:
         return {}
     plan, pools = _plan(spec, prompts)
@@ -143,7 +142,7 @@ def evaluate_directions(spec, inputs, selection_model, judge_model) -> dict[str,
     metrics |= {"rps_controllability_spearman": _controllability(spec, pools, judge),
                 "rps_selection_judge_spearman": _agreement(selection, judge),
                 "rps_eval_prompts": float(len(prompts)), "rps_generations": float(len(samples))}  # fmt: skip
-    metrics |= _human_checks(spec, inputs, selection_model, judge_model)
+    metrics |= _human_checks(spec, heldout, selection_model, judge_model)
     metrics |= {"rps_ood_neighbour_gain": _neighbour_gain(spec, pools, judge, covered=False),
                 "rps_id_neighbour_gain": _neighbour_gain(spec, pools, judge, covered=True)}  # fmt: skip
     _write_samples(

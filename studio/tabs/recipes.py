@@ -236,14 +236,14 @@ def _wire_upload(live: LiveForm, upload: dict) -> None:
         values = {**state[0], path_key: str(saved), "data" + PICKER: "file"}
         mapped = note + "\n\n" + _mapped_preview(forms.recipe_from_values(live.tree, values)[0], rows)
         # Redraw the data source even if nothing else changed: its column pickers offer the new columns.
-        shown = [gr.update(value=text, visible=True) for text in (_rows_table(columns, rows), mapped)]
+        shown = [_shown(text) for text in (_rows_table(columns, rows), mapped)]
         return [*shown, columns, *live.load(state, values, redraw={"data"})]
 
     upload["upload"].upload(on_upload, [upload["upload"], *live.state_inputs], outputs, **SYNC)
 
 
 def _shown(text: str) -> Any:
-    """A message line's update that also shows the line (hidden while it has nothing to say)."""
+    """An update that also shows its line: the message and preview lines are hidden until first used."""
     return gr.update(value=text, visible=True)
 
 
